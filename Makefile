@@ -1,0 +1,39 @@
+# One entry point for people and CI: every target sets itself up first.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+RUN := $(VENV)/bin
+
+export DO_NOT_TRACK := 1
+
+.PHONY: setup run test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --quiet
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(RUN)/newslake run $(ARGS)
+
+test: setup
+	$(RUN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(RUN)/ruff check .
+	$(RUN)/ruff format --check .
+	$(RUN)/mypy
+
+bench: setup
+	$(RUN)/python -m benchmarks.run $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,201 @@
+"""The newslake command line: run, query, sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="newslake: raw RSS article files → typed Parquet lake → DuckDB catalog.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SAMPLE_SIZE = 200
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"newslake: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _quiet_prefect() -> None:
+    """Prefect reads these when imported: no telemetry calls (no network here), concise logs."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+
+
+@app.command()
+def run(
+    source: Annotated[Path | None, typer.Option(help="Folder of raw article files (default: generated sample in data/sample).")] = None,
+    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
+    tz: Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")] = "Asia/Shanghai",
+    catalog: Annotated[Path | None, typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Files per transform task.")] = 500,
+    workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
+    max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = 20 * 1024 * 1024,
+    max_bad_ratio: Annotated[float, typer.Option(help="Above this share of bad files, load nothing and fail.")] = 0.2,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the whole lake.")] = False,
+    allow_mass_delete: Annotated[bool, typer.Option("--allow-mass-delete", help="Allow deleting over half the rows.")] = False,
+    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for a concurrent run's lock.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Load SOURCE into LAKE incrementally and publish the DuckDB catalog."""
+    _quiet_prefect()
+    from pydantic import ValidationError
+
+    from flows.sample import write_sample
+    from flows.settings import Settings
+
+    if source is None:
+        source = Path("data/sample")
+        write_sample(source, SAMPLE_SIZE)
+    if not source.is_dir():
+        _fail(f"source {source} is not a folder")
+    try:
+        settings = Settings(
+            source=source, lake=lake, tz=tz, catalog=catalog, batch_size=batch_size,
+            workers=workers or (os.cpu_count() or 1), max_file_bytes=max_file_bytes,
+            max_bad_ratio=max_bad_ratio, full_refresh=full_refresh,
+            allow_mass_delete=allow_mass_delete, lock_timeout=lock_timeout,
+        )  # fmt: skip
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
+        return
+    summary = _run_flow(settings)
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
+    elif not quiet:
+        _print_summary(summary, settings)
+    if summary["status"] not in ("succeeded", "no_changes"):
+        _fail(summary.get("message") or summary["status"])
+
+
+def _run_flow(settings: Any) -> dict[str, Any]:
+    from flows.etl import etl
+    from warehouse.load import MassDeleteRefused, TooManyBadFiles
+    from warehouse.lock import LakeBusy
+    from warehouse.validation import ContractViolation
+
+    try:
+        return etl(settings)
+    except (MassDeleteRefused, TooManyBadFiles, LakeBusy, ContractViolation, OSError) as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    raise AssertionError("unreachable")
+
+
+def _print_summary(summary: dict[str, Any], settings: Any) -> None:
+    from warehouse.catalog import connect_read_only
+
+    typer.echo(
+        f"run {summary['run_id']}: {summary['status']} in {summary['seconds']:.2f}s\n"
+        f"  files seen {summary['files_seen']} (new {summary['files_new']}, changed {summary['files_changed']}, "
+        f"unchanged {summary['files_unchanged']}, deleted {summary['files_deleted']})\n"
+        f"  rows loaded {summary['rows_written']}, rows deleted {summary['rows_deleted']}, "
+        f"quarantined {summary['quarantined']}"
+        + (f" {summary['quarantine_by_reason']}" if summary["quarantine_by_reason"] else "")
+        + f"\n  partitions written {len(summary['partitions_rewritten'])}"
+    )
+    con = connect_read_only(settings.catalog_path)
+    try:
+        total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
+        typer.echo(f"  catalog {settings.catalog_path} ({total} articles)")
+        sample_sql = (
+            "SELECT source, feed, count(*) AS articles, round(avg(char_count)) AS avg_chars "
+            "FROM articles GROUP BY ALL ORDER BY articles DESC, source, feed LIMIT 5"
+        )
+        typer.echo(f"\nsample query: {sample_sql}")
+        cursor = con.execute(sample_sql)
+        columns = [d[0] for d in cursor.description or []]
+        _print_rows(columns, cursor.fetchall(), OutputFormat.table)
+    finally:
+        con.close()
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run against the catalog's views.")],
+    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
+    catalog: Annotated[Path | None, typer.Option(help="Catalog file (default LAKE/warehouse.duckdb).")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Run SQL against the catalog, read-only."""
+    import duckdb
+
+    from warehouse.catalog import connect_read_only
+
+    path = (catalog or lake / "warehouse.duckdb").resolve()
+    try:
+        con = connect_read_only(path)
+    except (FileNotFoundError, duckdb.Error) as exc:
+        _fail(str(exc).splitlines()[0])
+        return
+    try:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    except duckdb.Error as exc:
+        _fail(str(exc).splitlines()[0])
+        return
+    finally:
+        con.close()
+    _print_rows(columns, rows, fmt)
+
+
+def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str))
+    elif fmt is OutputFormat.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        Console(width=max(120, Console().width)).print(table)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("data/sample"),
+    count: Annotated[int, typer.Option(help="Number of files.")] = SAMPLE_SIZE,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same files.")] = 0,
+) -> None:
+    """Generate deterministic sample article files."""
+    from flows.sample import write_sample
+
+    write_sample(out, count, seed)
+    typer.echo(f"wrote {count} sample files to {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

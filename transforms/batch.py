@@ -1,0 +1,79 @@
+"""A batch of raw files (bytes in memory) to an articles frame and a quarantine frame."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from transforms.article import ParseOptions, article_row
+from transforms.reasons import Quarantined, Reason
+from transforms.schema import ARTICLES, QUARANTINE
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A source file as read by the extractor: bytes, or the reason it could not be read."""
+
+    source_path: str
+    size_bytes: int
+    sha256: str | None
+    data: bytes | None
+    unread_reason: Reason | None = None
+    unread_message: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    articles: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def quarantine_row(
+    source_path: str, sha256: str | None, size: int, reason: Reason, message: str, options: ParseOptions
+) -> dict[str, Any]:
+    return {
+        "source_path": source_path,
+        "source_sha256": sha256,
+        "size_bytes": size,
+        "reason": str(reason),
+        "message": " ".join(message.split())[:500],
+        "run_id": options.run_id,
+        "seen_at": options.now or dt.datetime.now(dt.UTC),
+    }
+
+
+def articles_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return ARTICLES.empty_frame()
+    return ARTICLES.conform(pl.DataFrame(rows, schema=ARTICLES.polars_schema))
+
+
+def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return QUARANTINE.empty_frame()
+    return QUARANTINE.conform(pl.DataFrame(rows, schema=QUARANTINE.polars_schema))
+
+
+def parsed_batch(files: Iterable[RawFile], options: ParseOptions) -> ParsedBatch:
+    """Every file becomes exactly one article row or one quarantine row."""
+    if options.now is None:
+        options = ParseOptions(options.timezone, options.max_title_chars, options.run_id, dt.datetime.now(dt.UTC))
+    rows: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    for raw in files:
+        if raw.data is None:
+            reason = raw.unread_reason or Reason.UNREADABLE
+            held.append(quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, reason, raw.unread_message, options))
+            continue
+        try:
+            rows.append(article_row(raw.data, raw.source_path, options, raw.sha256))
+        except Quarantined as exc:
+            held.append(quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, exc.reason, exc.message, options))
+        except Exception as exc:  # a parser bug must not lose the file or stop the run
+            message = f"{type(exc).__name__}: {exc}"
+            held.append(quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, Reason.PARSE_ERROR, message, options))
+    return ParsedBatch(articles=articles_frame(rows), quarantine=quarantine_frame(held))

@@ -1,0 +1,231 @@
+"""The HTML body of an article to clean paragraphs, editor, stock codes and media facts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from transforms.fields import image_url_of
+from transforms.text import clean_text
+
+# Stripped before parsing: the parser never has to build nodes for them, and their text
+# (CSS with &#123; entities, ad lists in comments) can never leak into the article.
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_SCRIPT_STYLE = re.compile(
+    r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE
+)
+_STOCK_MENTION = re.compile(
+    r"news_keyword_pub,stock,([^\s<>]*?)\s*-->|\bid\s*=\s*[\"']?quote_([A-Za-z0-9_.]+)",
+    re.IGNORECASE,
+)
+_EDITOR_LINE = re.compile(r"^责任编辑\s*[：:]\s*(.*?)\s*$")
+_EDITOR_CODE = re.compile(r"^(.*?)\s+([A-Za-z]{1,4}\d{2,})$")
+
+_STOCK_PREFIXED = re.compile(r"^(sh|sz|bj)(\d{6})$")
+_STOCK_SUFFIXED = re.compile(r"^(\d{6})\.(sh|sz|bj|ss)$")
+_STOCK_HK = re.compile(r"^hk(\d{4,5})$")
+_STOCK_US = re.compile(r"^(?:gb_|us)([a-z][a-z.\-]{0,9})$")
+
+# Blocks whose text is not the article: the QR/app promos at the end of Sina articles.
+_PROMO_CLASSES = frozenset({"appendQr_wrap", "app-kaihu-qr"})
+_EDITOR_CLASS = "article-editor"
+_SKIP_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "iframe", "svg", "head", "title", "meta",
+     "link", "object", "embed", "video", "audio", "source", "textarea", "select"}
+)  # fmt: skip
+_VIDEO_TAGS = frozenset({"video", "iframe", "embed", "object"})
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "h1", "h2",
+     "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "figure",
+     "figcaption", "table", "thead", "tbody", "tfoot", "caption", "hr", "address", "center",
+     "form", "fieldset", "details", "summary", "hgroup", "body", "html"}
+)  # fmt: skip
+_FLUSH = object()
+
+
+@dataclass
+class ArticleBody:
+    paragraphs: list[str] = field(default_factory=list)
+    editor: str | None = None
+    editor_code: str | None = None
+    stock_codes: list[str] = field(default_factory=list)
+    image_urls: list[str] = field(default_factory=list)
+    link_urls: list[str] = field(default_factory=list)
+    has_video: bool = False
+    table_count: int = 0
+
+
+def normalised_stock_code(raw: str) -> str | None:
+    """sh600519 / sz300059 / bj830799 / hk00700 / gb_aapl; None for anything else."""
+    code = raw.strip().lower()
+    if _STOCK_PREFIXED.match(code):
+        return code
+    suffixed = _STOCK_SUFFIXED.match(code)
+    if suffixed:
+        exchange = "sh" if suffixed.group(2) == "ss" else suffixed.group(2)
+        return exchange + suffixed.group(1)
+    hk = _STOCK_HK.match(code)
+    if hk:
+        return "hk" + hk.group(1).zfill(5)
+    us = _STOCK_US.match(code)
+    if us:
+        return "gb_" + us.group(1)
+    return None
+
+
+def stock_codes_of(html: str) -> list[str]:
+    """Codes from news_keyword_pub comments and quote_ spans, in order of appearance."""
+    seen: dict[str, None] = {}
+    for match in _STOCK_MENTION.finditer(html):
+        listed, quoted = match.groups()
+        for raw in listed.split("&") if listed is not None else [quoted]:
+            code = normalised_stock_code(raw)
+            if code is not None:
+                seen.setdefault(code, None)
+    return list(seen)
+
+
+def editor_of(line: str) -> tuple[str | None, str | None]:
+    """(editor, work code) from a line like '责任编辑：王翔 SF142'."""
+    match = _EDITOR_LINE.match(clean_text(line))
+    if not match:
+        return None, None
+    credit = match.group(1)
+    coded = _EDITOR_CODE.match(credit)
+    if coded:
+        return coded.group(1) or None, coded.group(2).upper()
+    return credit or None, None
+
+
+def _classes(tag: Tag) -> list[str]:
+    value = tag.attrs.get("class")
+    if value is None:
+        return []
+    return value if isinstance(value, list) else str(value).split()
+
+
+def _is_hidden(tag: Tag) -> bool:
+    if "hidden" in tag.attrs:
+        return True
+    style = tag.attrs.get("style")
+    return isinstance(style, str) and "display:none" in style.replace(" ", "").lower()
+
+
+def _table_row(row: Tag) -> str:
+    cells = [clean_text(cell.get_text(" ")) for cell in row.find_all(["td", "th"])]
+    return "\t".join(cells) if any(cells) else ""
+
+
+class _Collector:
+    """Walks the parsed body once, iteratively (no recursion limit on deep HTML)."""
+
+    def __init__(self) -> None:
+        self.body = ArticleBody()
+        self._line: list[str] = []
+        self._images: dict[str, None] = {}
+        self._links: dict[str, None] = {}
+
+    def flush(self) -> None:
+        if self._line:
+            text = clean_text("".join(self._line))
+            self._line.clear()
+            if text:
+                self.body.paragraphs.append(text)
+
+    def media(self, tag: Tag) -> None:
+        name = tag.name
+        if name == "img":
+            src = tag.get("src")
+            if not isinstance(src, str) or src.startswith("data:"):
+                alt_src = tag.get("data-src") or tag.get("data-original")
+                src = alt_src if isinstance(alt_src, str) else None
+            url = image_url_of(src)
+            if url is not None:
+                self._images.setdefault(url, None)
+        elif name == "a":
+            href = tag.get("href")
+            if isinstance(href, str):
+                href = href.strip()
+                if href.startswith(("http://", "https://")):
+                    self._links.setdefault(href, None)
+        elif name in _VIDEO_TAGS:
+            self.body.has_video = True
+        elif name == "table":
+            self.body.table_count += 1
+
+    def walk(self, root: Tag) -> ArticleBody:
+        stack: list[object] = list(reversed(root.contents))
+        while stack:
+            node = stack.pop()
+            if node is _FLUSH:
+                self.flush()
+                continue
+            if type(node) is NavigableString:
+                self._line.append(node)
+                continue
+            if not isinstance(node, Tag):
+                continue  # comments, CDATA, doctype, processing instructions
+            name = node.name
+            self.media(node)
+            if name in _SKIP_TAGS:
+                continue
+            classes = _classes(node)
+            if classes:
+                if _PROMO_CLASSES.intersection(classes):
+                    continue
+                if _EDITOR_CLASS in classes:
+                    self.flush()
+                    self.body.editor, self.body.editor_code = editor_of(node.get_text())
+                    continue
+                if not self.body.has_video and any("video" in c.lower() for c in classes):
+                    self.body.has_video = True
+            if _is_hidden(node):
+                continue
+            if name == "br":
+                self.flush()
+            elif name == "tr":
+                self.flush()
+                row = _table_row(node)
+                if row:
+                    self.body.paragraphs.append(row)
+                for inner in node.find_all(["img", "a", "iframe", "video", "table"]):
+                    self.media(inner)
+            elif name == "pre":
+                self.flush()
+                for line in node.get_text().split("\n"):
+                    if line.strip():
+                        self.body.paragraphs.append(line.rstrip())
+            elif name in _BLOCK_TAGS:
+                stack.append(_FLUSH)
+                stack.extend(reversed(node.contents))
+                stack.append(_FLUSH)
+            else:
+                stack.extend(reversed(node.contents))
+        self.flush()
+        self._editor_from_last_paragraph()
+        self.body.image_urls = list(self._images)
+        self.body.link_urls = list(self._links)
+        return self.body
+
+    def _editor_from_last_paragraph(self) -> None:
+        # Some feeds carry the editor credit as a plain last paragraph instead of the classed line.
+        paragraphs = self.body.paragraphs
+        if self.body.editor is None and paragraphs and _EDITOR_LINE.match(paragraphs[-1]):
+            self.body.editor, self.body.editor_code = editor_of(paragraphs.pop())
+
+
+def article_body(html: str) -> ArticleBody:
+    """Parse an article's HTML fragment (BeautifulSoup on lxml) into its clean parts."""
+    stock_codes = stock_codes_of(html) if ("quote_" in html or "news_keyword_pub" in html) else []
+    if "<!--" in html:
+        html = _COMMENT.sub("", html)
+    html = _SCRIPT_STYLE.sub("", html)
+    if not html.strip():
+        body = ArticleBody()
+    else:
+        soup = BeautifulSoup(html, "lxml")
+        body = _Collector().walk(soup)
+    body.stock_codes = stock_codes
+    return body

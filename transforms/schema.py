@@ -1,0 +1,187 @@
+"""The data contract: every column of every dataset newslake writes, declared once.
+
+The frame is cast to these schemas, Parquet is written with them, the data dictionary
+(docs/data-dictionary.md) is generated from them and the tests check them. Nothing else
+spells out a column list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+PARSER_VERSION = "1.0.0"
+
+UTC_MICROS = pl.Datetime("us", "UTC")
+STRINGS = pl.List(pl.String)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    nullable: bool
+    description: str
+    partition: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema({c.name: c.dtype for c in self.columns})
+
+    @property
+    def file_columns(self) -> tuple[Column, ...]:
+        """Columns stored inside the Parquet files (partition keys live in the path)."""
+        return tuple(c for c in self.columns if not c.partition)
+
+    @property
+    def file_schema(self) -> pl.Schema:
+        return pl.Schema({c.name: c.dtype for c in self.file_columns})
+
+    @property
+    def partition_keys(self) -> list[str]:
+        return [c.name for c in self.columns if c.partition]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if not c.nullable]
+
+    def empty_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.polars_schema)
+
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Select the declared columns in declared order, cast to the declared types."""
+        missing = [n for n in self.names if n not in frame.columns]
+        if missing:
+            raise ValueError(f"{self.name}: frame lacks columns {missing}")
+        return frame.select([pl.col(c.name).cast(c.dtype, strict=True) for c in self.columns])
+
+
+def _c(name: str, dtype: pl.DataType, nullable: bool, description: str, **kw: bool) -> Column:
+    return Column(name, dtype, nullable, description, **kw)
+
+
+ARTICLES = Table(
+    name="articles",
+    description="One row per article file that could be parsed, keyed by article_id.",
+    columns=(
+        # identity and lineage
+        _c("article_id", pl.String(), False,
+           "Stable id: sha256 of feed, title and publication time (plus body hash when those are blank), 32 hex chars."),
+        _c("source_path", pl.String(), False, "Path of the raw file, relative to the source root (POSIX separators)."),
+        _c("source_sha256", pl.String(), False, "sha256 of the raw file's bytes."),
+        _c("content_hash", pl.String(), False, "sha256 of body_text; equal for articles with the same cleaned text."),
+        _c("run_id", pl.String(), False, "Id of the run that wrote this row."),
+        _c("ingested_at", UTC_MICROS, False, "When the row was produced (UTC)."),
+        _c("parser_version", pl.String(), False, "Version of the transforms that produced the row."),
+        # front matter
+        _c("title", pl.String(), True, "Title: entities unescaped, whitespace collapsed, NFC; null when blank."),
+        _c("category", pl.String(), True, "First item of categories: the archive's top category (e.g. 金融)."),
+        _c("source", pl.String(), True, "Second item of categories: the publisher (e.g. 新浪财经)."),
+        _c("feed", pl.String(), True, "Third item of categories: the feed (e.g. 新浪财经－国內)."),
+        _c("categories", STRINGS, False, "All categories as given in the front matter."),
+        _c("author", pl.String(), True, "Front-matter author."),
+        _c("published_at", UTC_MICROS, True, "Publication time in UTC; naive dates are read in the configured zone."),
+        _c("published_date", pl.Date(), True, "Publication date in the configured time zone."),
+        _c("head_image_url", pl.String(), True, "headimg URL; null for placeholders and promo images, unwrapped from CORS proxies."),
+        _c("thumbnail_url", pl.String(), True, "thumbnail URL; same cleaning as head_image_url."),
+        _c("comments_enabled", pl.Boolean(), True, "Front-matter comments flag."),
+        # body
+        _c("body_text", pl.String(), False, "Article text without boilerplate: clean paragraphs joined by newlines."),
+        _c("paragraphs", STRINGS, False, "Clean paragraphs in order (table rows are tab-separated cells)."),
+        _c("lead", pl.String(), True, "First paragraph."),
+        _c("editor", pl.String(), True, "Responsible editor from the Sina editor line (责任编辑)."),
+        _c("editor_code", pl.String(), True, "Editor work code from the editor line (e.g. SF142)."),
+        _c("stock_codes", STRINGS, False,
+           "Stock codes mentioned (lower-case exchange prefix + code, e.g. sz300059), deduplicated, in order of appearance."),
+        _c("image_urls", STRINGS, False, "Content image URLs (no promo, QR, placeholder or data: images), deduplicated."),
+        _c("link_urls", STRINGS, False, "http(s) link targets in the body, deduplicated."),
+        _c("has_video", pl.Boolean(), False, "Body embeds a video (video tag, iframe or video container)."),
+        _c("table_count", pl.Int32(), False, "Number of tables in the body."),
+        # derived
+        _c("char_count", pl.Int32(), False, "Non-whitespace characters in body_text."),
+        _c("cjk_char_count", pl.Int32(), False, "CJK ideographs in body_text."),
+        _c("paragraph_count", pl.Int32(), False, "Number of paragraphs."),
+        _c("image_count", pl.Int32(), False, "Number of content images."),
+        _c("reading_minutes", pl.Float64(), False, "Estimated reading time: 400 CJK characters or 200 words per minute."),
+        _c("language", pl.String(), False, "zh, en, mixed or unknown, from the script of title and body."),
+        _c("title_length", pl.Int32(), False, "Characters in title (0 when null)."),
+        _c("missing_date", pl.Boolean(), False, "Flag: no valid publication date (row kept in the undated partition)."),
+        _c("date_out_of_range", pl.Boolean(), False, "Flag: publication date before 1990 or more than a day in the future."),
+        _c("blank_title", pl.Boolean(), False, "Flag: title missing or blank."),
+        _c("title_truncated", pl.Boolean(), False, "Flag: title longer than the cap and cut."),
+        _c("empty_body", pl.Boolean(), False, "Flag: no article text in the body."),
+        _c("front_matter_recovered", pl.Boolean(), False, "Flag: YAML was invalid; keys read by the line-based fallback."),
+        _c("non_utf8", pl.Boolean(), False, "Flag: file was not UTF-8 and was decoded as GB18030."),
+        # partition keys
+        _c("year", pl.Int32(), True, "Partition key: year of published_date; null for undated rows.", partition=True),
+        _c("month", pl.Int32(), True, "Partition key: month of published_date; null for undated rows.", partition=True),
+    ),
+)
+
+QUARANTINE = Table(
+    name="quarantine",
+    description="One row per input file that could not be made into an article row.",
+    columns=(
+        _c("source_path", pl.String(), False, "Path of the raw file, relative to the source root."),
+        _c("source_sha256", pl.String(), True, "sha256 of the raw bytes; null when the file was not read (too large)."),
+        _c("size_bytes", pl.Int64(), False, "File size in bytes."),
+        _c("reason", pl.String(), False, "Machine-readable reason code (see transforms.reasons)."),
+        _c("message", pl.String(), False, "Human-readable one-line explanation."),
+        _c("run_id", pl.String(), False, "Id of the run that quarantined the file."),
+        _c("seen_at", UTC_MICROS, False, "When the file was quarantined (UTC)."),
+    ),
+)
+
+MANIFEST = Table(
+    name="manifest",
+    description="Every source file seen, with what it produced: the basis of incremental runs.",
+    columns=(
+        _c("source_path", pl.String(), False, "Path of the raw file, relative to the source root."),
+        _c("size_bytes", pl.Int64(), False, "File size when last processed."),
+        _c("mtime_ns", pl.Int64(), False, "Modification time (ns since epoch) when last processed."),
+        _c("source_sha256", pl.String(), True, "sha256 of the bytes; null when the file was not read."),
+        _c("status", pl.String(), False, "loaded, quarantined or duplicate."),
+        _c("article_id", pl.String(), True, "article_id the file produced (loaded or duplicate)."),
+        _c("year", pl.Int32(), True, "Partition year of the loaded row."),
+        _c("month", pl.Int32(), True, "Partition month of the loaded row."),
+        _c("run_id", pl.String(), False, "Run that last processed the file."),
+    ),
+)
+
+RUNS = Table(
+    name="runs",
+    description="One row per run of the pipeline: what it saw, what it wrote, how it ended.",
+    columns=(
+        _c("run_id", pl.String(), False, "Run id (UTC start time and a random suffix)."),
+        _c("started_at", UTC_MICROS, False, "Start of the run (UTC)."),
+        _c("finished_at", UTC_MICROS, False, "End of the run (UTC)."),
+        _c("status", pl.String(), False, "succeeded, no_changes, rejected (too many bad files) or failed."),
+        _c("message", pl.String(), True, "One-line explanation when the run did not succeed."),
+        _c("files_seen", pl.Int64(), False, "Files matched in the source."),
+        _c("files_new", pl.Int64(), False, "Files not in the manifest."),
+        _c("files_changed", pl.Int64(), False, "Files whose bytes changed since the last run."),
+        _c("files_unchanged", pl.Int64(), False, "Files skipped as unchanged."),
+        _c("files_deleted", pl.Int64(), False, "Manifest files no longer in the source."),
+        _c("rows_written", pl.Int64(), False, "Article rows added or replaced."),
+        _c("rows_deleted", pl.Int64(), False, "Article rows removed."),
+        _c("quarantined", pl.Int64(), False, "Files quarantined by this run."),
+        _c("partitions_rewritten", pl.Int64(), False, "Article partitions written by this run."),
+        _c("seconds", pl.Float64(), False, "Wall-clock duration."),
+    ),
+)
+
+TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS)
+
+ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."

@@ -1,0 +1,65 @@
+"""Text normalisation shared by titles and paragraphs."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_WHITESPACE = re.compile(r"\s+")
+# Full-width (U+3000) and ordinary spaces used to indent a paragraph's first line.
+_INDENT = "\u3000 \t\n\xa0"
+
+
+def clean_text(value: str) -> str:
+    """Unescape entities, collapse whitespace, strip indentation, NFC. Full-width punctuation is kept."""
+    if "&" in value:
+        value = html.unescape(value)
+    value = _WHITESPACE.sub(" ", value).strip(_INDENT)
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
+    return value
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?")
+_NON_SPACE = re.compile(r"\S")
+
+
+def cjk_char_count(text: str) -> int:
+    return len(_CJK.findall(text))
+
+
+def non_space_char_count(text: str) -> int:
+    return len(_NON_SPACE.findall(text))
+
+
+def latin_word_count(text: str) -> int:
+    return len(_LATIN_WORD.findall(text))
+
+
+def language_of(text: str) -> str:
+    """zh, en, mixed or unknown, by the share of CJK ideographs against Latin words.
+
+    A CJK ideograph and a Latin word carry about the same meaning, so they are counted alike;
+    kana and hangul count as other scripts, so Japanese or Korean text comes out unknown.
+    """
+    cjk = cjk_char_count(text)
+    latin = latin_word_count(text)
+    other = len(_KANA_HANGUL.findall(text))
+    units = cjk + latin + other
+    if units == 0:
+        return "unknown"
+    if cjk / units >= 0.8:
+        return "zh"
+    if latin / units >= 0.8:
+        return "en"
+    if (cjk + latin) / units >= 0.8:
+        return "mixed"
+    return "unknown"
+
+
+def reading_minutes(cjk_chars: int, latin_words: int) -> float:
+    """400 CJK characters or 200 words a minute, to a tenth of a minute."""
+    return round(cjk_chars / 400 + latin_words / 200, 1)

@@ -1,0 +1,109 @@
+"""The DuckDB catalog: a file of views over the lake's current Parquet files, nothing else.
+
+It is rebuilt into a new file and renamed over the old one, so a BI tool that opens it
+read-only sees either the previous or the new catalog, never a half-built one.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
+from warehouse.state import LakeState
+from warehouse.storage import Storage
+
+_DUCKDB_TYPES: dict[type[pl.DataType], str] = {
+    pl.String: "VARCHAR",
+    pl.Boolean: "BOOLEAN",
+    pl.Int32: "INTEGER",
+    pl.Int64: "BIGINT",
+    pl.Float64: "DOUBLE",
+    pl.Date: "DATE",
+}
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    if isinstance(dtype, pl.List):
+        return duckdb_type(dtype.inner) + "[]"
+    return _DUCKDB_TYPES[type(dtype)]
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _select_list(table: Table) -> str:
+    return ", ".join(f'"{c.name}"' for c in table.columns)
+
+
+def _empty_select(table: Table) -> str:
+    cols = ", ".join(f'CAST(NULL AS {duckdb_type(c.dtype)}) AS "{c.name}"' for c in table.columns)
+    return f"SELECT {cols} WHERE false"
+
+
+def _parquet_select(table: Table, uris: list[str]) -> str:
+    if not uris:
+        return _empty_select(table)
+    files = "[" + ", ".join(_quoted(u) for u in uris) + "]"
+    if table.partition_keys:
+        types = ", ".join(f"'{k}': INTEGER" for k in table.partition_keys)
+        source = f"read_parquet({files}, hive_partitioning = true, hive_types = {{{types}}})"
+    else:
+        source = f"read_parquet({files})"
+    return f"SELECT {_select_list(table)} FROM {source}"
+
+
+def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]:
+    """(view name, CREATE VIEW statement) for the base views and the marts, in order."""
+    partitions = [storage.uri(rel) for _, rel in sorted(state.partitions.items())]
+    base = [
+        ("articles", _parquet_select(ARTICLES, partitions)),
+        ("quarantine", _parquet_select(QUARANTINE, [storage.uri(state.quarantine)] if state.quarantine else [])),
+        ("runs", _parquet_select(RUNS, [storage.uri(state.runs)] if state.runs else [])),
+    ]
+    statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]
+    for name, sql in mart_sql():
+        statements.append((name, f"CREATE VIEW {name} AS {sql}"))
+    return statements
+
+
+def mart_sql() -> list[tuple[str, str]]:
+    """The views in warehouse/sql/*.sql, named after their files, in file-name order."""
+    folder = resources.files("warehouse") / "sql"
+    marts = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            name = entry.name.removesuffix(".sql").split("_", 1)[1]
+            marts.append((name, entry.read_text(encoding="utf-8").strip().rstrip(";")))
+    return marts
+
+
+def publish_catalog(storage: Storage, state: LakeState, catalog: Path) -> None:
+    """Write the views into a new DuckDB file, then rename it over the catalog."""
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    tmp = catalog.with_name(f".{catalog.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for _, statement in view_statements(storage, state):
+            con.execute(statement)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, catalog)
+
+
+def connect_read_only(catalog: Path) -> duckdb.DuckDBPyConnection:
+    if not catalog.exists():
+        raise FileNotFoundError(f"no catalog at {catalog}: run `newslake run` first")
+    return duckdb.connect(str(catalog), read_only=True)

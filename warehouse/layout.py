@@ -1,0 +1,58 @@
+"""Where things live in a lake. Paths are built only from validated integers and run ids."""
+
+from __future__ import annotations
+
+import re
+
+UNDATED = "__HIVE_DEFAULT_PARTITION__"
+UNDATED_NAME = "undated"
+STATE_FILE = "_state.json"
+LOCK_FILE = ".lock"
+CATALOG_FILE = "warehouse.duckdb"
+STAGING_DIR = "_staging"
+DATA_DIRS = ("articles", "quarantine", "_manifest", "runs")
+
+_RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_PARTITION_NAME = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def checked_run_id(run_id: str) -> str:
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"run id {run_id!r} is not [0-9A-Za-z_-]")
+    return run_id
+
+
+def partition_name(year: int | None, month: int | None) -> str:
+    """'2021-03', or 'undated' for rows without a valid date."""
+    if year is None or month is None:
+        return UNDATED_NAME
+    if not (isinstance(year, int) and isinstance(month, int) and 1 <= year <= 9999 and 1 <= month <= 12):
+        raise ValueError(f"invalid partition key year={year!r} month={month!r}")
+    return f"{year:04d}-{month:02d}"
+
+
+def partition_key(name: str) -> tuple[int | None, int | None]:
+    if name == UNDATED_NAME:
+        return None, None
+    match = _PARTITION_NAME.match(name)
+    if not match:
+        raise ValueError(f"invalid partition name {name!r}")
+    year, month = int(match.group(1)), int(match.group(2))
+    partition_name(year, month)  # validates the range
+    return year, month
+
+
+def partition_file(name: str, run_id: str) -> str:
+    """Relative path of a partition's Parquet file written by run_id (Hive layout)."""
+    year, month = partition_key(name)
+    if year is None:
+        folder = f"articles/year={UNDATED}/month={UNDATED}"
+    else:
+        folder = f"articles/year={year:04d}/month={month:02d}"
+    return f"{folder}/part-{checked_run_id(run_id)}.parquet"
+
+
+def dataset_file(dataset: str, run_id: str) -> str:
+    if dataset not in DATA_DIRS[1:]:
+        raise ValueError(f"unknown dataset {dataset!r}")
+    return f"{dataset}/{dataset.strip('_')}-{checked_run_id(run_id)}.parquet"

@@ -1,0 +1,57 @@
+"""The last gate before a write: the frame is checked against the contract with pandera."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from transforms.schema import ARTICLES
+
+_RANGES: dict[str, list[pa.Check]] = {
+    "year": [pa.Check.in_range(1, 9999)],
+    "month": [pa.Check.in_range(1, 12)],
+    "char_count": [pa.Check.ge(0)],
+    "cjk_char_count": [pa.Check.ge(0)],
+    "paragraph_count": [pa.Check.ge(0)],
+    "image_count": [pa.Check.ge(0)],
+    "table_count": [pa.Check.ge(0)],
+    "title_length": [pa.Check.ge(0)],
+    "reading_minutes": [pa.Check.ge(0)],
+    "language": [pa.Check.isin(["zh", "en", "mixed", "unknown"])],
+    "article_id": [pa.Check.str_matches(r"^[0-9a-f]{32}$")],
+    "source_sha256": [pa.Check.str_matches(r"^[0-9a-f]{64}$")],
+}
+
+
+class ContractViolation(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _articles_schema() -> pa.DataFrameSchema:
+    columns = {
+        c.name: pa.Column(
+            c.dtype,
+            nullable=c.nullable,
+            unique=c.name == "article_id",
+            checks=_RANGES.get(c.name, []),
+        )
+        for c in ARTICLES.columns
+    }
+    return pa.DataFrameSchema(columns, strict="filter", ordered=False)
+
+
+def validated_articles(frame: pl.DataFrame) -> pl.DataFrame:
+    """Raise ContractViolation (one line) when the frame breaks the contract; extra columns pass through."""
+    if frame.is_empty():
+        return frame
+    try:
+        _articles_schema().validate(frame.select(ARTICLES.names), lazy=True)
+    except (SchemaError, SchemaErrors) as exc:
+        first = str(exc).strip().splitlines()
+        summary = "; ".join(line.strip() for line in first[:6] if line.strip())
+        raise ContractViolation(f"articles break the contract: {summary[:400]}") from None
+    return frame
