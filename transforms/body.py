@@ -25,7 +25,7 @@ _EDITOR_CODE = re.compile(r"^(.*?)\s+([A-Za-z]{1,4}\d{2,})$")
 
 _STOCK_PREFIXED = re.compile(r"^(sh|sz|bj)(\d{6})$")
 _STOCK_SUFFIXED = re.compile(r"^(\d{6})\.(sh|sz|bj|ss)$")
-_STOCK_HK = re.compile(r"^hk(\d{4,5})$")
+_STOCK_HK = re.compile(r"^hk(\d{1,5})$")
 _STOCK_US = re.compile(r"^(?:gb_|us)([a-z][a-z.\-]{0,9})$")
 
 # Blocks whose text is not the article: the QR/app promos at the end of Sina articles.
@@ -33,7 +33,7 @@ _PROMO_CLASSES = frozenset({"appendQr_wrap", "app-kaihu-qr"})
 _EDITOR_CLASS = "article-editor"
 _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "iframe", "svg", "head", "title", "meta",
-     "link", "object", "embed", "video", "audio", "source", "textarea", "select"}
+     "link", "object", "embed", "video", "audio", "textarea", "select"}
 )  # fmt: skip
 _VIDEO_TAGS = frozenset({"video", "iframe", "embed", "object"})
 _BLOCK_TAGS = frozenset(
@@ -43,6 +43,10 @@ _BLOCK_TAGS = frozenset(
      "form", "fieldset", "details", "summary", "hgroup", "body", "html"}
 )  # fmt: skip
 _FLUSH = object()
+# A fragment with none of these is bare text: its line breaks are its paragraph breaks.
+_BLOCK_MARKUP = re.compile(
+    r"<(?:p|div|br|li|h[1-6]|table|tr|blockquote|pre|section|article|ul|ol|dl|hr)\b", re.IGNORECASE
+)
 
 
 @dataclass
@@ -121,7 +125,8 @@ def _table_row(row: Tag) -> str:
 class _Collector:
     """Walks the parsed body once, iteratively (no recursion limit on deep HTML)."""
 
-    def __init__(self) -> None:
+    def __init__(self, newline_breaks: bool = False) -> None:
+        self.newline_breaks = newline_breaks
         self.body = ArticleBody()
         self._line: list[str] = []
         self._images: dict[str, None] = {}
@@ -163,7 +168,14 @@ class _Collector:
                 self.flush()
                 continue
             if type(node) is NavigableString:
-                self._line.append(node)
+                if self.newline_breaks and "\n" in node:
+                    first, *rest = node.split("\n")
+                    self._line.append(first)
+                    for piece in rest:
+                        self.flush()
+                        self._line.append(piece)
+                else:
+                    self._line.append(node)
                 continue
             if not isinstance(node, Tag):
                 continue  # comments, CDATA, doctype, processing instructions
@@ -226,6 +238,9 @@ def article_body(html: str) -> ArticleBody:
         body = ArticleBody()
     else:
         soup = BeautifulSoup(html, "lxml")
-        body = _Collector().walk(soup)
+        inner = html.strip()
+        if inner.startswith("<div>"):
+            inner = inner[5:]
+        body = _Collector(newline_breaks=not _BLOCK_MARKUP.search(inner)).walk(soup)
     body.stock_codes = stock_codes
     return body

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from transforms.body import article_body, editor_of, normalised_stock_code, stock_codes_of
+
+SINA = """<div>
+<p cms-style="font-L">　　<span id="stock_sz300059"><a href="https://finance.sina.com.cn/realstock/company/sz300059/nc.shtml">东方财富</a></span><span id="quote_sz300059"></span>日前发布&amp;公告。</p>
+<p>　　</p><p>&nbsp;</p>
+<p>　　第二段　内容。</p><!-- news_keyword_pub,stock,sh600519&sz300059 -->
+<!-- 文末二维码 start -->
+<style>.appendQr_wrap&#123;border:1px solid #E6E6E6;&#125;</style>
+<div class="clearfix appendQr_wrap"><div class="appendQr_normal"><img src="https://n.sinaimg.cn/finance/cece9e13/20200514/343233024.png"></div>
+<div class="appendQr_normal_txt">海量资讯、精准解读，尽在新浪财经APP</div></div>
+<p class="article-editor">责任编辑：王翔 SF142</p>
+</div>"""
+
+
+def test_sina_boilerplate_is_removed_and_fields_extracted() -> None:
+    body = article_body(SINA)
+    assert body.paragraphs == ["东方财富日前发布&公告。", "第二段 内容。"]
+    assert (body.editor, body.editor_code) == ("王翔", "SF142")
+    assert body.stock_codes == ["sz300059", "sh600519"]
+    assert body.image_urls == []
+    assert body.link_urls == ["https://finance.sina.com.cn/realstock/company/sz300059/nc.shtml"]
+
+
+def test_editor_line_without_code() -> None:
+    assert editor_of("责任编辑：王翔 ") == ("王翔", None)
+    assert editor_of("作者：某人") == (None, None)
+
+
+def test_br_lines_and_bare_text() -> None:
+    assert article_body("<div><br> 最新净值 2.2177 <br> 今日跌幅 1%  </div>").paragraphs == ["最新净值 2.2177", "今日跌幅 1%"]
+    assert article_body("<div>\n第一行\n第二行\n</div>").paragraphs == ["第一行", "第二行"]
+
+
+def test_blocks_lists_headings_quotes_code_and_tables() -> None:
+    html = (
+        "<div><h2>标题</h2><ul><li>一</li><li>二</li></ul><blockquote>引用</blockquote>"
+        "<pre><code>x = 1\n  print(x)</code></pre>"
+        "<table><tr><th>名称</th><th>值</th></tr><tr><td>A</td><td>1.5</td></tr></table></div>"
+    )
+    body = article_body(html)
+    assert body.paragraphs == ["标题", "一", "二", "引用", "x = 1", "  print(x)", "名称\t值", "A\t1.5"]
+    assert body.table_count == 1
+
+
+def test_media() -> None:
+    html = (
+        '<div><img src="https://cors.zfour.workers.dev/?http://img.example.org/a.png">'
+        '<img src="data:image/png;base64,AAA"><img src="https://picsum.photos/1?random=2">'
+        '<picture><source srcset="x.webp"><img src="https://img.example.org/b.jpg"></picture>'
+        '<iframe src="https://player.bilibili.com/x"></iframe><a href="javascript:void(0)">x</a></div>'
+    )
+    body = article_body(html)
+    assert body.image_urls == ["http://img.example.org/a.png", "https://img.example.org/b.jpg"]
+    assert body.has_video
+    assert body.link_urls == []
+
+
+def test_hidden_and_script_text_is_not_article_text() -> None:
+    html = '<div><p>正文</p><a hidden>查看原文</a><script>var a = 1;</script><p style="display: none">隐藏</p></div>'
+    assert article_body(html).paragraphs == ["正文"]
+
+
+def test_stock_code_normalisation() -> None:
+    assert normalised_stock_code("SH600519") == "sh600519"
+    assert normalised_stock_code("600519.SS") == "sh600519"
+    assert normalised_stock_code("hk700") == "hk00700"
+    assert normalised_stock_code("gb_aapl") == "gb_aapl"
+    assert normalised_stock_code("") is None
+    assert normalised_stock_code("../../etc") is None
+    assert stock_codes_of("<!-- news_keyword_pub,stock, -->") == []
+
+
+def test_deeply_nested_html_does_not_recurse() -> None:
+    depth = 100_000
+    html = "<div>" + "<span>" * depth + "深" + "</span>" * depth + "</div>"
+    body = article_body(html)
+    assert len(body.paragraphs) <= 1
+
+
+def test_entity_soup_and_unclosed_tags() -> None:
+    body = article_body("<div><p>&lt;b&gt; &amp;amp; &#x4e2d;&#25991; &bogus; <b>粗<i>斜</div>")
+    assert body.paragraphs == ["<b> & 中文 &bogus; 粗斜"]
