@@ -302,6 +302,13 @@ class LakeWriter:
         result.committed = False
         return result
 
+    def has_pending_changes(self) -> bool:
+        """Whether the prepared state changes what readers see (articles or quarantine)."""
+        pending, current = self._pending, self.state()
+        return pending is not None and (
+            pending.partitions != current.partitions or pending.quarantine != current.quarantine
+        )
+
     def discard(self) -> None:
         """Forget a prepared change; its files are never referenced and are collected later."""
         self._pending = None

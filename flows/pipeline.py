@@ -1,0 +1,256 @@
+"""The run itself, stage by stage, without Prefect: the flow wraps these stages in tasks.
+
+Keeping the stages plain functions lets the tests drive hundreds of incremental runs
+quickly and lets the flow choose how batches run (process pool, Dask, inline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows.settings import Settings
+from flows.source import listed_files, read_raw_file
+from transforms.article import ParseOptions
+from transforms.batch import parsed_batch
+from transforms.schema import ARTICLES, QUARANTINE
+from warehouse.catalog import publish_catalog
+from warehouse.incremental import Plan, listing_frame, planned_changes
+from warehouse.layout import DATA_DIRS, STAGING_DIR, checked_run_id
+from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
+from warehouse.lock import lake_lock
+from warehouse.state import LakeState
+from warehouse.storage import Storage
+
+PROCESSED_SCHEMA = pl.Schema(
+    {
+        "source_path": pl.String(),
+        "size_bytes": pl.Int64(),
+        "mtime_ns": pl.Int64(),
+        "source_sha256": pl.String(),
+        "touched": pl.Boolean(),
+    }
+)
+
+BatchRows = list[tuple[str, int, int, str | None]]
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What one transform task needs: paths and hashes, never file contents or frames."""
+
+    index: int
+    rows: BatchRows
+    source: str
+    staging: str
+    run_id: str
+    now: dt.datetime
+    tz: str
+    max_file_bytes: int
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str = "failed"
+    files_seen: int = 0
+    files_new: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_deleted: int = 0
+    rows_written: int = 0
+    rows_deleted: int = 0
+    quarantined: int = 0
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    partitions_rewritten: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def run_row(self, started: dt.datetime) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": started,
+            "finished_at": dt.datetime.now(dt.UTC),
+            "status": self.status,
+            "message": self.message,
+            "files_seen": self.files_seen,
+            "files_new": self.files_new,
+            "files_changed": self.files_changed,
+            "files_unchanged": self.files_unchanged,
+            "files_deleted": self.files_deleted,
+            "rows_written": self.rows_written,
+            "rows_deleted": self.rows_deleted,
+            "quarantined": self.quarantined,
+            "partitions_rewritten": len(self.partitions_rewritten),
+            "seconds": self.seconds,
+        }
+
+
+def new_run_id(now: dt.datetime) -> str:
+    return checked_run_id(now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
+
+
+def transformed_batch(job: BatchJob) -> dict[str, int]:
+    """Read and parse one batch of files; write its frames to the run's staging folder."""
+    root = Path(job.source)
+    options = ParseOptions(timezone=job.tz, run_id=job.run_id, now=job.now)
+    processed: list[tuple[str, int, int, str | None, bool]] = []
+    raws = []
+    for rel, size, mtime, known_sha in job.rows:
+        raw = read_raw_file(root, rel, size, job.max_file_bytes)
+        touched = known_sha is not None and raw.sha256 == known_sha
+        processed.append((rel, raw.size_bytes, mtime, raw.sha256, touched))
+        if not touched:
+            raws.append(raw)
+    batch = parsed_batch(raws, options)
+    out = Path(job.staging)
+    name = f"{job.index:06d}.parquet"
+    batch.articles.write_parquet(out / f"articles-{name}", compression="lz4")
+    batch.quarantine.write_parquet(out / f"quarantine-{name}", compression="lz4")
+    pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row").write_parquet(
+        out / f"processed-{name}", compression="lz4"
+    )
+    return {
+        "parsed": batch.articles.height,
+        "quarantined": batch.quarantine.height,
+        "touched": len(job.rows) - len(raws),
+    }
+
+
+def planned_run(settings: Settings, writer: LakeWriter) -> Plan:
+    """List the source and compare it with the manifest; only what may have changed is planned."""
+    listing = listing_frame(listed_files(settings.source, settings.patterns))
+    return planned_changes(listing, writer.manifest(), settings.full_refresh)
+
+
+def loaded_changes(
+    writer: LakeWriter, plan: Plan, staging: Path, settings: Settings, run_id: str, now: dt.datetime
+) -> LoadResult:
+    def read_all(prefix: str, empty: pl.DataFrame) -> pl.DataFrame:
+        files = sorted(staging.glob(f"{prefix}-*.parquet"))
+        return pl.concat([pl.read_parquet(f) for f in files]) if files else empty
+
+    changes = RunChanges(
+        articles=read_all("articles", ARTICLES.empty_frame()),
+        quarantine=read_all("quarantine", QUARANTINE.empty_frame()),
+        processed=read_all("processed", pl.DataFrame(schema=PROCESSED_SCHEMA)),
+        deleted=plan.deleted,
+    )
+    options = LoadOptions(
+        run_id=run_id,
+        full_refresh=settings.full_refresh,
+        allow_mass_delete=settings.allow_mass_delete,
+        max_bad_ratio=settings.max_bad_ratio,
+    )
+    return writer.apply(changes, options, now)
+
+
+def batch_jobs(plan: Plan, settings: Settings, staging: Path, run_id: str, now: dt.datetime) -> list[BatchJob]:
+    rows: BatchRows = list(
+        plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
+    )
+    size = settings.batch_size
+    return [
+        BatchJob(
+            index=i // size,
+            rows=rows[i : i + size],
+            source=str(settings.source.resolve()),
+            staging=str(staging),
+            run_id=run_id,
+            now=now,
+            tz=settings.tz,
+            max_file_bytes=settings.max_file_bytes,
+        )
+        for i in range(0, len(rows), size)
+    ]
+
+
+def batches_in_processes(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
+    """Run batch jobs on a local process pool (inline when one worker or one batch suffices)."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [transformed_batch(job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(pool.map(transformed_batch, jobs))
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The stage functions of a run; the Prefect flow supplies task-wrapped versions."""
+
+    extract: Callable[[Settings, LakeWriter], Plan] = planned_run
+    transform: Callable[[Sequence[BatchJob], int], list[dict[str, int]]] = batches_in_processes
+    load: Callable[[LakeWriter, Plan, Path, Settings, str, dt.datetime], LoadResult] = loaded_changes
+    publish: Callable[[Storage, LakeState, Path], None] = publish_catalog
+    log: Callable[[str], None] = lambda _message: None
+
+
+def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary:
+    """One whole run under the lake lock. Errors are recorded in the runs dataset and re-raised."""
+    stages = stages or Stages()
+    say = stages.log
+    started = time.perf_counter()
+    now = dt.datetime.now(dt.UTC)
+    summary = RunSummary(run_id=new_run_id(now))
+    settings.lake.mkdir(parents=True, exist_ok=True)
+    storage = Storage(settings.lake)
+    writer = LakeWriter(storage)
+    with lake_lock(settings.lake, settings.lock_timeout):
+        staging_root = storage.path(STAGING_DIR)
+        shutil.rmtree(staging_root, ignore_errors=True)  # leftovers of a killed run
+        staging = staging_root / summary.run_id
+        staging.mkdir(parents=True)
+        try:
+            plan = stages.extract(settings, writer)
+            jobs = batch_jobs(plan, settings, staging, summary.run_id, now)
+            say(
+                f"extract: {plan.seen} files, {plan.candidates.height} to read in {len(jobs)} batches, "
+                f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
+            )
+            counts = stages.transform(jobs, settings.workers)
+            touched = sum(c["touched"] for c in counts)
+            say(
+                f"transform: {sum(c['parsed'] for c in counts)} parsed, "
+                f"{sum(c['quarantined'] for c in counts)} quarantined, {touched} unchanged after hashing"
+            )
+            summary.files_seen = plan.seen
+            summary.files_new = plan.new
+            summary.files_changed = plan.candidates.height - plan.new - touched
+            summary.files_unchanged = plan.unchanged + touched
+            summary.files_deleted = len(plan.deleted)
+            result = stages.load(writer, plan, staging, settings, summary.run_id, now)
+            summary.rows_written = result.rows_written
+            summary.rows_deleted = result.rows_deleted
+            summary.quarantined = result.quarantined
+            summary.quarantine_by_reason = result.quarantine_by_reason
+            summary.partitions_rewritten = result.partitions_rewritten
+            changed = writer.has_pending_changes()
+            summary.status = "succeeded" if changed else "no_changes"
+        except Exception as exc:
+            summary.status = "failed"
+            summary.message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            writer.discard()
+            raise
+        finally:
+            summary.seconds = round(time.perf_counter() - started, 3)
+            state = writer.commit(summary.run_row(now))
+            stages.publish(storage, state, settings.catalog_path)
+            shutil.rmtree(staging_root, ignore_errors=True)
+            storage.delete_unreferenced(DATA_DIRS, state.referenced(), settings.retain_seconds)
+        say(
+            f"load: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
+            f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "
+            f"in {summary.seconds:.2f}s"
+        )
+    return summary
