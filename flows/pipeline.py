@@ -25,7 +25,7 @@ from transforms.batch import parsed_batch
 from transforms.schema import ARTICLES, QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
-from warehouse.layout import DATA_DIRS, STAGING_DIR, checked_run_id
+from warehouse.layout import STAGING_DIR, checked_run_id
 from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
@@ -244,10 +244,9 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             raise
         finally:
             summary.seconds = round(time.perf_counter() - started, 3)
-            state = writer.commit(summary.run_row(now))
+            state = writer.commit(summary.run_row(now), settings.retain_seconds)
             stages.publish(storage, state, settings.catalog_path)
             shutil.rmtree(staging_root, ignore_errors=True)
-            storage.delete_unreferenced(DATA_DIRS, state.referenced(), settings.retain_seconds)
         say(
             f"load: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
             f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "

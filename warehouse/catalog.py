@@ -32,7 +32,7 @@ def duckdb_type(dtype: pl.DataType) -> str:
         return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
     if isinstance(dtype, pl.List):
         return duckdb_type(dtype.inner) + "[]"
-    return _DUCKDB_TYPES[type(dtype)]
+    return _DUCKDB_TYPES[dtype.base_type()]
 
 
 def _quoted(text: str) -> str:

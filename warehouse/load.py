@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from transforms.reasons import Reason
 from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS
-from warehouse.layout import STATE_FILE, dataset_file, partition_file, partition_name
+from warehouse.layout import DATA_DIRS, STATE_FILE, dataset_file, partition_file, partition_name
 from warehouse.state import LakeState, commit_state, load_state
 from warehouse.storage import Storage
 from warehouse.validation import validated_articles
@@ -287,6 +288,7 @@ class LakeWriter:
             quarantine=state.quarantine,
             manifest=state.manifest,
             runs=state.runs,
+            retired=dict(state.retired),
         )
         data_changed = bool(result.partitions_rewritten) or new_partitions != state.partitions
         quarantine_changed = options.full_refresh or not quarantine.equals(
@@ -313,16 +315,29 @@ class LakeWriter:
         """Forget a prepared change; its files are never referenced and are collected later."""
         self._pending = None
 
-    def commit(self, run_row: dict[str, object]) -> LakeState:
-        """Append the run to the runs dataset and flip the state: the one commit point."""
-        pending: LakeState | None = getattr(self, "_pending", None)
-        state = pending or self.state()
-        if pending is None:
-            state.version += 1
-        runs = pl.concat([self._runs(self.state()), RUNS.conform(pl.DataFrame([run_row], schema=RUNS.polars_schema))])
+    def commit(self, run_row: dict[str, object], retain_seconds: float) -> LakeState:
+        """Append the run to the runs dataset and flip the state: the one commit point.
+
+        Files the new state no longer references are retired, not deleted: a reader holding
+        the previous catalog may still read them. They are deleted once retired for longer
+        than retain_seconds; files no state ever referenced (a killed run's) go at once.
+        """
+        previous = self.state()
+        state = self._pending or LakeState(**{**previous.__dict__, "retired": dict(previous.retired)})
+        state.version = previous.version + 1
+        runs = pl.concat([self._runs(previous), RUNS.conform(pl.DataFrame([run_row], schema=RUNS.polars_schema))])
         state.runs = dataset_file("runs", str(run_row["run_id"]))
         self.storage.write_parquet(runs, RUNS, state.runs)
         state.run_id = str(run_row["run_id"])
+
+        now = time.time()
+        referenced = state.referenced()
+        retired = {f: t for f, t in previous.retired.items() if f not in referenced}
+        retired.update({f: now for f in previous.referenced() - referenced})
+        expired = {f for f, t in retired.items() if now - t >= retain_seconds}
+        state.retired = {f: t for f, t in sorted(retired.items()) if f not in expired}
+        self.storage.delete_except(DATA_DIRS, referenced | set(state.retired) | previous.referenced())
         commit_state(self.storage, STATE_FILE, state)
+        self.storage.delete_except(DATA_DIRS, referenced | set(state.retired))
         self._pending = None
         return state

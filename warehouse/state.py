@@ -21,6 +21,7 @@ class LakeState:
     quarantine: str | None = None
     manifest: str | None = None
     runs: str | None = None
+    retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
 
     def referenced(self) -> set[str]:
         files = set(self.partitions.values())
@@ -40,6 +41,7 @@ def load_state(storage: Storage, name: str) -> LakeState:
         quarantine=data.get("quarantine"),
         manifest=data.get("manifest"),
         runs=data.get("runs"),
+        retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
     )
 
 

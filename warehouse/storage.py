@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import time
 from pathlib import Path
 
 import polars as pl
@@ -78,29 +78,18 @@ class Storage:
     def read_parquet(self, rel: str, table: Table) -> pl.DataFrame:
         return pl.read_parquet(self.path(rel)).select(table.file_schema.names())
 
-    def delete_unreferenced(self, folders: tuple[str, ...], keep: set[str], older_than_s: float) -> int:
-        """Delete data files no state references, once older than the readers' grace period."""
-        cutoff = time.time() - older_than_s
+    def delete_except(self, folders: tuple[str, ...], keep: set[str]) -> int:
+        """Delete every file under folders that is not in keep; remove emptied folders."""
         removed = 0
         for folder in folders:
             base = self.path(folder)
             if not base.exists():
                 continue
-            for file in sorted(base.rglob("*")):
-                if not file.is_file():
-                    continue
-                rel = file.relative_to(self.root).as_posix()
-                if rel in keep:
-                    continue
-                try:
-                    if file.stat().st_mtime < cutoff:
-                        file.unlink()
-                        removed += 1
-                except FileNotFoundError:
-                    continue
+            for file in sorted(p for p in base.rglob("*") if p.is_file()):
+                if file.relative_to(self.root).as_posix() not in keep:
+                    file.unlink(missing_ok=True)
+                    removed += 1
             for sub in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
-                try:
+                with contextlib.suppress(OSError):
                     sub.rmdir()  # only succeeds when empty
-                except OSError:
-                    pass
         return removed

@@ -1,0 +1,89 @@
+"""After any sequence of add / modify / rename / delete / rerun, the lake equals a clean build."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from flows.sample import sample_article
+from tests.helpers import assert_same_lake, run
+
+
+class LakeMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="newslake-sm-"))
+        self.source = self.tmp / "src"
+        self.source.mkdir()
+        self.lake = self.tmp / "lake"
+        self.counter = 0
+        self.builds = 0
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _files(self) -> list[Path]:
+        return sorted(self.source.iterdir())
+
+    @rule(n=st.integers(1, 4))
+    def add(self, n: int) -> None:
+        for _ in range(n):
+            name, data = sample_article(self.counter, seed=3)
+            (self.source / name).write_bytes(data)
+            self.counter += 1
+
+    @rule(pick=st.integers(0, 1000))
+    def add_duplicate(self, pick: int) -> None:
+        files = self._files()
+        if files:
+            original = files[pick % len(files)]
+            (self.source / f"dup-{pick}-{original.name}").write_bytes(original.read_bytes())
+
+    @precondition(lambda self: any(self.source.iterdir()))
+    @rule(pick=st.integers(0, 1000), text=st.sampled_from(["改", "edit", "新标题"]))
+    def modify(self, pick: int, text: str) -> None:
+        files = self._files()
+        target = files[pick % len(files)]
+        target.write_bytes(target.read_bytes().replace(b"title: ", f"title: {text}".encode(), 1))
+
+    @precondition(lambda self: any(self.source.iterdir()))
+    @rule(pick=st.integers(0, 1000))
+    def rename(self, pick: int) -> None:
+        files = self._files()
+        target = files[pick % len(files)]
+        target.rename(self.source / f"r{pick}-{target.name}")
+
+    @precondition(lambda self: any(self.source.iterdir()))
+    @rule(pick=st.integers(0, 1000))
+    def delete(self, pick: int) -> None:
+        files = self._files()
+        files[pick % len(files)].unlink()
+
+    @rule(bad=st.sampled_from([b"", b"no front matter", b"---\ntitle: [unclosed\n"]))
+    def add_bad_file(self, bad: bytes) -> None:
+        (self.source / f"bad-{self.counter}.md").write_bytes(bad)
+        self.counter += 1
+
+    @rule()
+    def rerun(self) -> None:
+        run(self.source, self.lake, allow_mass_delete=True, max_bad_ratio=1.0)
+
+    @invariant()
+    def equals_clean_build(self) -> None:
+        run(self.source, self.lake, allow_mass_delete=True, max_bad_ratio=1.0)
+        clean = self.tmp / f"clean-{self.builds}"
+        self.builds += 1
+        run(self.source, clean, max_bad_ratio=1.0)
+        assert_same_lake(self.lake, clean)
+        shutil.rmtree(clean)
+
+
+LakeMachine.TestCase.settings = settings(
+    max_examples=12, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+)
+TestLakeMachine = LakeMachine.TestCase
