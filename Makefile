@@ -9,7 +9,7 @@ RUN := $(VENV)/bin
 
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint docs bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,9 @@ lint: setup
 	$(RUN)/ruff check .
 	$(RUN)/ruff format --check .
 	$(RUN)/mypy
+
+docs: setup
+	$(RUN)/python -m warehouse.dictionary > docs/data-dictionary.md
 
 bench: setup
 	$(RUN)/python -m benchmarks.run $(ARGS)

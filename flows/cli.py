@@ -43,16 +43,25 @@ def _quiet_prefect() -> None:
 
 @app.command()
 def run(
-    source: Annotated[Path | None, typer.Option(help="Folder of raw article files (default: generated sample in data/sample).")] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option(help="Folder of raw article files (default: generated sample in data/sample)."),
+    ] = None,
     lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
     tz: Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")] = "Asia/Shanghai",
-    catalog: Annotated[Path | None, typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb).")] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Files per transform task.")] = 500,
     workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
     max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = 20 * 1024 * 1024,
-    max_bad_ratio: Annotated[float, typer.Option(help="Above this share of bad files, load nothing and fail.")] = 0.2,
+    max_bad_ratio: Annotated[
+        float, typer.Option(help="Above this share of bad files, load nothing and fail.")
+    ] = 0.2,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the whole lake.")] = False,
-    allow_mass_delete: Annotated[bool, typer.Option("--allow-mass-delete", help="Allow deleting over half the rows.")] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option("--allow-mass-delete", help="Allow deleting over half the rows.")
+    ] = False,
     lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for a concurrent run's lock.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
@@ -135,7 +144,9 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
 def query(
     sql: Annotated[str, typer.Argument(help="SQL to run against the catalog's views.")],
     lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
-    catalog: Annotated[Path | None, typer.Option(help="Catalog file (default LAKE/warehouse.duckdb).")] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalog file (default LAKE/warehouse.duckdb).")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
 ) -> None:
     """Run SQL against the catalog, read-only."""
@@ -163,7 +174,9 @@ def query(
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
-        typer.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str))
+        typer.echo(
+            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str)
+        )
     elif fmt is OutputFormat.csv:
         import csv
 

@@ -9,7 +9,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from flows.pipeline import BatchJob, Stages, loaded_changes, planned_run, run_pipeline, transformed_batch
+from flows.pipeline import (
+    BatchJob,
+    Stages,
+    loaded_changes,
+    planned_run,
+    run_pipeline,
+    transformed_batch,
+)
 from flows.settings import Settings
 from warehouse.catalog import publish_catalog
 
@@ -17,9 +24,9 @@ from warehouse.catalog import publish_catalog
 # Dask worker it is None and the batch runs in the worker itself.
 _POOL: Executor | None = None
 
-extract_task = task(planned_run, name="extract", cache_policy=NONE)
-load_task = task(loaded_changes, name="load", cache_policy=NONE)
-publish_task = task(publish_catalog, name="publish-catalog", cache_policy=NONE)
+extract_task = task(name="extract", cache_policy=NONE)(planned_run)
+load_task = task(name="load", cache_policy=NONE)(loaded_changes)
+publish_task = task(name="publish-catalog", cache_policy=NONE)(publish_catalog)
 
 
 @task(name="transform-batch", cache_policy=NONE, task_run_name="transform-batch-{job.index}")
@@ -31,7 +38,9 @@ def transform_batch(job: BatchJob) -> dict[str, int]:
 
 def _batches_as_tasks(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
     global _POOL
-    _POOL = ProcessPoolExecutor(max_workers=min(workers, len(jobs))) if workers > 1 and len(jobs) > 1 else None
+    _POOL = (
+        ProcessPoolExecutor(max_workers=min(workers, len(jobs))) if workers > 1 and len(jobs) > 1 else None
+    )
     try:
         futures = [transform_batch.submit(job) for job in jobs]
         return [f.result() for f in futures]

@@ -157,7 +157,9 @@ def loaded_changes(
     return writer.apply(changes, options, now)
 
 
-def batch_jobs(plan: Plan, settings: Settings, staging: Path, run_id: str, now: dt.datetime) -> list[BatchJob]:
+def batch_jobs(
+    plan: Plan, settings: Settings, staging: Path, run_id: str, now: dt.datetime
+) -> list[BatchJob]:
     rows: BatchRows = list(
         plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
     )

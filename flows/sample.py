@@ -14,7 +14,20 @@ from pathlib import Path
 
 _SUBJECTS = ["央行", "证监会", "多家券商", "新能源车企", "光伏龙头", "地方政府", "外资机构", "公募基金",
              "银行理财", "保险资金", "芯片企业", "物流公司", "消费品牌", "港股科技股", "期货市场"]  # fmt: skip
-_VERBS = ["宣布", "表示", "预计", "披露", "调整", "加大", "收紧", "放宽", "上调", "下调", "布局", "回应"]
+_VERBS = [
+    "宣布",
+    "表示",
+    "预计",
+    "披露",
+    "调整",
+    "加大",
+    "收紧",
+    "放宽",
+    "上调",
+    "下调",
+    "布局",
+    "回应",
+]
 _OBJECTS = ["三季度业绩", "信贷投放节奏", "海外市场扩张计划", "分红方案", "研发投入", "产能利用率",
             "融资成本", "监管新规", "渠道库存", "估值中枢", "现金流状况", "行业景气度"]  # fmt: skip
 _TAILS = ["市场人士认为短期影响有限。", "分析师建议关注后续政策落地情况。", "相关板块午后明显走强。",
@@ -53,7 +66,7 @@ def _title(rng: random.Random, i: int) -> str:
     if kind == 3:
         return "' '"  # blank title
     if kind == 5:
-        return "'\"" + rng.choice(_SUBJECTS) + "\"" + rng.choice(_VERBS) + "！它''s 第" + str(i) + "号 📈'"
+        return "'\"" + rng.choice(_SUBJECTS) + '"' + rng.choice(_VERBS) + "！它''s 第" + str(i) + "号 📈'"
     if kind == 13:  # unescaped inner quotes: invalid YAML, read by the line-based fallback
         return '"' + rng.choice(_SUBJECTS) + ' says "buy" ' + rng.choice(_OBJECTS) + f' {i}"'
     if kind == 11:
@@ -101,7 +114,9 @@ def _sina_body(rng: random.Random, i: int) -> str:
     )
     editor = rng.choice(_EDITORS)
     code = f" SF{rng.randint(1, 199):03d}" if i % 2 else " "
-    parts.append(f'<!-- 编辑姓名及工作代码 -->\n<p class="article-editor">责任编辑：{editor}{code}</p>\n</div>')
+    parts.append(
+        f'<!-- 编辑姓名及工作代码 -->\n<p class="article-editor">责任编辑：{editor}{code}</p>\n</div>'
+    )
     return "\n".join(parts)
 
 
@@ -141,7 +156,11 @@ def sample_article(i: int, seed: int = 0) -> tuple[str, bytes]:
     sina = feed[1] == "新浪财经"
     base = dt.datetime(2021, 1, 1)
     indent = "    " if i % 6 == 1 else " "
-    head = f"https://img.example.com/head/{i}.jpg" if sina and i % 3 else f"https://picsum.photos/400/300?random={i}"
+    head = (
+        f"https://img.example.com/head/{i}.jpg"
+        if sina and i % 3
+        else f"https://picsum.photos/400/300?random={i}"
+    )
     lines = ["", "---", f"title: {_title(rng, i)}", "categories: "]
     lines += [f"{indent}- {c}" for c in feed]
     if i % 8 != 4:  # sometimes headimg is missing entirely

@@ -23,13 +23,19 @@ class Settings(BaseModel):
     tz: str = Field("Asia/Shanghai", description="Time zone of naive front-matter dates.")
     patterns: tuple[str, ...] = Field(("*.md", "*.markdown", "*.txt"), description="File name globs to load.")
     batch_size: int = Field(500, ge=1, le=100_000, description="Files per transform task.")
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Transform processes.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Transform processes."
+    )
     max_file_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Larger files are quarantined unread.")
-    max_bad_ratio: float = Field(0.2, ge=0.0, le=1.0, description="Above this share of bad files nothing loads.")
+    max_bad_ratio: float = Field(
+        0.2, ge=0.0, le=1.0, description="Above this share of bad files nothing loads."
+    )
     full_refresh: bool = Field(False, description="Rebuild the whole lake from the source.")
     allow_mass_delete: bool = Field(False, description="Allow a run to delete more than half of the rows.")
     lock_timeout: float = Field(0.0, ge=0.0, description="Seconds to wait for another run's lock.")
-    retain_seconds: float = Field(3600.0, ge=0.0, description="Grace period before superseded files are deleted.")
+    retain_seconds: float = Field(
+        3600.0, ge=0.0, description="Grace period before superseded files are deleted."
+    )
 
     @field_validator("tz")
     @classmethod

@@ -48,11 +48,22 @@ def read_raw_file(root: Path, rel: str, size: int, max_bytes: int) -> RawFile:
             return RawFile(rel, size, None, None, Reason.UNREADABLE, "not a regular file")
         actual = real.stat().st_size
         if actual > max_bytes:
-            return RawFile(rel, actual, None, None, Reason.TOO_LARGE, f"{actual} bytes > --max-file-bytes {max_bytes}")
+            return RawFile(
+                rel,
+                actual,
+                None,
+                None,
+                Reason.TOO_LARGE,
+                f"{actual} bytes > --max-file-bytes {max_bytes}",
+            )
         with open(real, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        return RawFile(rel, size, None, None, Reason.UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}")
+        return RawFile(
+            rel, size, None, None, Reason.UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}"
+        )
     if len(data) > max_bytes:
-        return RawFile(rel, len(data), None, None, Reason.TOO_LARGE, f"grew past --max-file-bytes {max_bytes}")
+        return RawFile(
+            rel, len(data), None, None, Reason.TOO_LARGE, f"grew past --max-file-bytes {max_bytes}"
+        )
     return RawFile(rel, len(data), hashlib.sha256(data).hexdigest(), data)

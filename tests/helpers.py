@@ -39,4 +39,6 @@ def assert_same_lake(a: Path, b: Path) -> None:
 
 
 def parquet_files(lake: Path) -> dict[str, int]:
-    return {p.relative_to(lake).as_posix(): p.stat().st_mtime_ns for p in (lake / "articles").rglob("*.parquet")}
+    return {
+        p.relative_to(lake).as_posix(): p.stat().st_mtime_ns for p in (lake / "articles").rglob("*.parquet")
+    }

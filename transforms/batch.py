@@ -33,7 +33,12 @@ class ParsedBatch:
 
 
 def quarantine_row(
-    source_path: str, sha256: str | None, size: int, reason: Reason, message: str, options: ParseOptions
+    source_path: str,
+    sha256: str | None,
+    size: int,
+    reason: Reason,
+    message: str,
+    options: ParseOptions,
 ) -> dict[str, Any]:
     return {
         "source_path": source_path,
@@ -61,19 +66,36 @@ def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 def parsed_batch(files: Iterable[RawFile], options: ParseOptions) -> ParsedBatch:
     """Every file becomes exactly one article row or one quarantine row."""
     if options.now is None:
-        options = ParseOptions(options.timezone, options.max_title_chars, options.run_id, dt.datetime.now(dt.UTC))
+        options = ParseOptions(
+            options.timezone, options.max_title_chars, options.run_id, dt.datetime.now(dt.UTC)
+        )
     rows: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for raw in files:
         if raw.data is None:
             reason = raw.unread_reason or Reason.UNREADABLE
-            held.append(quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, reason, raw.unread_message, options))
+            held.append(
+                quarantine_row(
+                    raw.source_path, raw.sha256, raw.size_bytes, reason, raw.unread_message, options
+                )
+            )
             continue
         try:
             rows.append(article_row(raw.data, raw.source_path, options, raw.sha256))
         except Quarantined as exc:
-            held.append(quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, exc.reason, exc.message, options))
+            held.append(
+                quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, exc.reason, exc.message, options)
+            )
         except Exception as exc:  # a parser bug must not lose the file or stop the run
             message = f"{type(exc).__name__}: {exc}"
-            held.append(quarantine_row(raw.source_path, raw.sha256, raw.size_bytes, Reason.PARSE_ERROR, message, options))
+            held.append(
+                quarantine_row(
+                    raw.source_path,
+                    raw.sha256,
+                    raw.size_bytes,
+                    Reason.PARSE_ERROR,
+                    message,
+                    options,
+                )
+            )
     return ParsedBatch(articles=articles_frame(rows), quarantine=quarantine_frame(held))

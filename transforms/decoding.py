@@ -37,9 +37,7 @@ def decoded_text(raw: bytes) -> DecodedText:
         try:
             text = raw.decode("gb18030")
         except UnicodeDecodeError as exc:
-            raise Quarantined(
-                Reason.UNDECODABLE, f"neither UTF-8 nor GB18030 (byte {exc.start})"
-            ) from None
+            raise Quarantined(Reason.UNDECODABLE, f"neither UTF-8 nor GB18030 (byte {exc.start})") from None
         non_utf8 = True
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")

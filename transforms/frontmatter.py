@@ -46,9 +46,7 @@ def split_front_matter(text: str) -> tuple[str, str]:
         raise Quarantined(Reason.MISSING_FRONT_MATTER, "no '---' front matter at the start of the file")
     closing = _FENCE.search(text, opening.end())
     if closing is None:
-        raise Quarantined(
-            Reason.UNTERMINATED_FRONT_MATTER, "front matter opened with '---' is never closed"
-        )
+        raise Quarantined(Reason.UNTERMINATED_FRONT_MATTER, "front matter opened with '---' is never closed")
     return text[opening.end() : closing.start()], text[closing.end() :]
 
 
@@ -97,19 +95,21 @@ def front_matter(text: str) -> FrontMatter:
     """Split and parse a raw article's front matter; YAML tags are never constructed."""
     yaml_text, body = split_front_matter(text)
     try:
-        loaded = yaml.load(yaml_text, Loader=_Loader)  # noqa: S506 - a safe loader
+        loaded = yaml.load(yaml_text, Loader=_Loader)
     except yaml.YAMLError:
         loaded = None
         fields = _front_matter_by_lines(yaml_text)
         if not any(k in fields for k in ("title", "date", "categories")):
             raise Quarantined(
-                Reason.INVALID_YAML, "front matter is invalid YAML and has no readable title, date or categories"
+                Reason.INVALID_YAML,
+                "front matter is invalid YAML and has no readable title, date or categories",
             ) from None
         return FrontMatter(fields=fields, body=body, recovered=True)
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
         raise Quarantined(
-            Reason.FRONT_MATTER_NOT_MAPPING, f"front matter is a YAML {type(loaded).__name__}, not a mapping"
+            Reason.FRONT_MATTER_NOT_MAPPING,
+            f"front matter is a YAML {type(loaded).__name__}, not a mapping",
         )
     return FrontMatter(fields={str(k): v for k, v in loaded.items()}, body=body, recovered=False)

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from polars._typing import PolarsDataType
 
 from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
 from warehouse.state import LakeState
 from warehouse.storage import Storage
 
-_DUCKDB_TYPES: dict[type[pl.DataType], str] = {
+_DUCKDB_TYPES: dict[PolarsDataType, str] = {
     pl.String: "VARCHAR",
     pl.Boolean: "BOOLEAN",
     pl.Int32: "INTEGER",
@@ -27,9 +28,9 @@ _DUCKDB_TYPES: dict[type[pl.DataType], str] = {
 }
 
 
-def duckdb_type(dtype: pl.DataType) -> str:
+def duckdb_type(dtype: PolarsDataType) -> str:
     if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+        return "TIMESTAMP WITH TIME ZONE" if dtype.time_zone else "TIMESTAMP"
     if isinstance(dtype, pl.List):
         return duckdb_type(dtype.inner) + "[]"
     return _DUCKDB_TYPES[dtype.base_type()]
@@ -65,7 +66,10 @@ def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]
     partitions = [storage.uri(rel) for _, rel in sorted(state.partitions.items())]
     base = [
         ("articles", _parquet_select(ARTICLES, partitions)),
-        ("quarantine", _parquet_select(QUARANTINE, [storage.uri(state.quarantine)] if state.quarantine else [])),
+        (
+            "quarantine",
+            _parquet_select(QUARANTINE, [storage.uri(state.quarantine)] if state.quarantine else []),
+        ),
         ("runs", _parquet_select(RUNS, [storage.uri(state.runs)] if state.runs else [])),
     ]
     statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]

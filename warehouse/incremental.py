@@ -34,10 +34,8 @@ def planned_changes(listing: pl.DataFrame, manifest: pl.DataFrame, full_refresh:
     """
     if full_refresh or manifest.is_empty():
         candidates = listing.with_columns(known_sha256=pl.lit(None, pl.String()))
-        deleted = [] if full_refresh else []
-        if full_refresh and not manifest.is_empty():
-            present = set(listing["source_path"].to_list())
-            deleted = sorted(set(manifest["source_path"].to_list()) - present)
+        present = set(listing["source_path"].to_list())
+        deleted = sorted(set(manifest["source_path"].to_list()) - present)
         return Plan(candidates=candidates, deleted=deleted, new=listing.height, seen=listing.height)
 
     joined = listing.join(

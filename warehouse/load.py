@@ -151,11 +151,7 @@ class LakeWriter:
 
         # Refuse runs that would empty most of the lake (an unmounted source looks like that).
         deleted_rows = old_loaded.filter(pl.col("source_path").is_in(list(deleted))).height
-        if (
-            not options.allow_mass_delete
-            and old_loaded.height > 0
-            and deleted_rows * 2 > old_loaded.height
-        ):
+        if not options.allow_mass_delete and old_loaded.height > 0 and deleted_rows * 2 > old_loaded.height:
             raise MassDeleteRefused(
                 f"run would delete {deleted_rows} of {old_loaded.height} rows (source missing or emptied?);"
                 " nothing changed; pass --allow-mass-delete to proceed"
@@ -218,15 +214,22 @@ class LakeWriter:
         gone_from_quarantine = leaving | set(loser_ids) | set(demoted)
         old_q = QUARANTINE.empty_frame() if options.full_refresh else self._quarantine(state)
         sizes = dict(zip(processed["source_path"].to_list(), processed["size_bytes"].to_list(), strict=True))
-        shas = dict(zip(processed["source_path"].to_list(), processed["source_sha256"].to_list(), strict=True))
+        shas = dict(
+            zip(
+                processed["source_path"].to_list(),
+                processed["source_sha256"].to_list(),
+                strict=True,
+            )
+        )
         for name in demoted:
             row = old_manifest.filter(pl.col("source_path") == name)
             sizes.setdefault(name, int(row["size_bytes"][0]))
             shas.setdefault(name, row["source_sha256"][0])
         dup_frame = (
-            pl.DataFrame(duplicate_rows)
-            .with_columns(
-                source_sha256=pl.col("source_path").replace_strict(shas, default=None, return_dtype=pl.String),
+            pl.DataFrame(duplicate_rows).with_columns(
+                source_sha256=pl.col("source_path").replace_strict(
+                    shas, default=None, return_dtype=pl.String
+                ),
                 size_bytes=pl.col("source_path").replace_strict(sizes, default=0, return_dtype=pl.Int64),
                 run_id=pl.lit(options.run_id),
                 seen_at=pl.lit(now, ARTICLES.polars_schema["ingested_at"]),
@@ -239,14 +242,22 @@ class LakeWriter:
             frames.append(QUARANTINE.conform(dup_frame))
         quarantine = pl.concat(frames).sort("source_path")
         result.quarantined = bad.height + len(duplicate_rows)
-        result.quarantine_by_reason = dict(
-            pl.concat(frames[1:]).group_by("reason").len().sort("reason").iter_rows()
-        ) if result.quarantined else {}
+        result.quarantine_by_reason = (
+            dict(pl.concat(frames[1:]).group_by("reason").len().sort("reason").iter_rows())
+            if result.quarantined
+            else {}
+        )
 
         # Manifest.
         status_rows = []
         winner_ids = dict(zip(winners["source_path"].to_list(), winners["article_id"].to_list(), strict=True))
-        years = dict(zip(winners["source_path"].to_list(), zip(winners["year"].to_list(), winners["month"].to_list(), strict=True), strict=True))
+        years = dict(
+            zip(
+                winners["source_path"].to_list(),
+                zip(winners["year"].to_list(), winners["month"].to_list(), strict=True),
+                strict=True,
+            )
+        )
         bad_paths = set(bad["source_path"].to_list())
         for path, size, mtime, sha, was_touched in processed.select(
             "source_path", "size_bytes", "mtime_ns", "source_sha256", "touched"
@@ -266,10 +277,15 @@ class LakeWriter:
             orient="row",
         ).with_columns(run_id=pl.lit(options.run_id))
         touched_manifest = old_manifest.join(
-            touched.select("source_path", "size_bytes", "mtime_ns"), on="source_path", how="inner", suffix="_new"
+            touched.select("source_path", "size_bytes", "mtime_ns"),
+            on="source_path",
+            how="inner",
+            suffix="_new",
         ).with_columns(size_bytes=pl.col("size_bytes_new"), mtime_ns=pl.col("mtime_ns_new"))
         demoted_manifest = old_manifest.filter(pl.col("source_path").is_in(demoted)).with_columns(
-            status=pl.lit("duplicate"), year=pl.lit(None, pl.Int32()), month=pl.lit(None, pl.Int32())
+            status=pl.lit("duplicate"),
+            year=pl.lit(None, pl.Int32()),
+            month=pl.lit(None, pl.Int32()),
         )
         rewritten = leaving | set(touched["source_path"].to_list()) | set(demoted)
         manifest = pl.concat(
@@ -325,7 +341,9 @@ class LakeWriter:
         previous = self.state()
         state = self._pending or LakeState(**{**previous.__dict__, "retired": dict(previous.retired)})
         state.version = previous.version + 1
-        runs = pl.concat([self._runs(previous), RUNS.conform(pl.DataFrame([run_row], schema=RUNS.polars_schema))])
+        runs = pl.concat(
+            [self._runs(previous), RUNS.conform(pl.DataFrame([run_row], schema=RUNS.polars_schema))]
+        )
         state.runs = dataset_file("runs", str(run_row["run_id"]))
         self.storage.write_parquet(runs, RUNS, state.runs)
         state.run_id = str(run_row["run_id"])

@@ -31,7 +31,9 @@ def lake_lock(lake: Path, timeout_s: float = 0.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another run"
-                    raise LakeBusy(f"lake {lake} is locked by {holder}; try again later or raise --lock-timeout") from None
+                    raise LakeBusy(
+                        f"lake {lake} is locked by {holder}; try again later or raise --lock-timeout"
+                    ) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import Final
 
 import polars as pl
 
 from transforms.schema import Table
 
-PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION: Final = "zstd"
 PARQUET_LEVEL = 6
 ROW_GROUP_ROWS = 50_000
 
@@ -63,7 +64,7 @@ class Storage:
         target = self.path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        frame.select(table.file_schema.names()).cast(dict(table.file_schema)).write_parquet(
+        frame.select(table.file_schema.names()).cast(table.file_schema).write_parquet(
             tmp,
             compression=PARQUET_COMPRESSION,
             compression_level=PARQUET_LEVEL,

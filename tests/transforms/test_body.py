@@ -29,7 +29,10 @@ def test_editor_line_without_code() -> None:
 
 
 def test_br_lines_and_bare_text() -> None:
-    assert article_body("<div><br> 最新净值 2.2177 <br> 今日跌幅 1%  </div>").paragraphs == ["最新净值 2.2177", "今日跌幅 1%"]
+    assert article_body("<div><br> 最新净值 2.2177 <br> 今日跌幅 1%  </div>").paragraphs == [
+        "最新净值 2.2177",
+        "今日跌幅 1%",
+    ]
     assert article_body("<div>\n第一行\n第二行\n</div>").paragraphs == ["第一行", "第二行"]
 
 
@@ -40,7 +43,16 @@ def test_blocks_lists_headings_quotes_code_and_tables() -> None:
         "<table><tr><th>名称</th><th>值</th></tr><tr><td>A</td><td>1.5</td></tr></table></div>"
     )
     body = article_body(html)
-    assert body.paragraphs == ["标题", "一", "二", "引用", "x = 1", "  print(x)", "名称\t值", "A\t1.5"]
+    assert body.paragraphs == [
+        "标题",
+        "一",
+        "二",
+        "引用",
+        "x = 1",
+        "  print(x)",
+        "名称\t值",
+        "A\t1.5",
+    ]
     assert body.table_count == 1
 
 

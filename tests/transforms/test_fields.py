@@ -58,7 +58,11 @@ def test_title() -> None:
 
 
 def test_categories_mapping() -> None:
-    assert categories_of(["金融", "新浪财经", "新浪财经－国內"]) == ["金融", "新浪财经", "新浪财经－国內"]
+    assert categories_of(["金融", "新浪财经", "新浪财经－国內"]) == [
+        "金融",
+        "新浪财经",
+        "新浪财经－国內",
+    ]
     assert categories_of("金融") == ["金融"]
     assert categories_of(None) == []
     assert categories_of(["a", None, ["b", "c"], {"x": 1}, 7]) == ["a", "b", "c", "7"]
@@ -75,6 +79,9 @@ def test_image_urls() -> None:
     assert image_url_of("https://n.sinaimg.cn/finance/cece9e13/20200514/343233024.png") is None
     assert image_url_of("") is None
     assert image_url_of("data:image/png;base64,AAAA") is None
-    assert image_url_of("https://cors.zfour.workers.dev/?http://i0.hdslb.com/a.jpg") == "http://i0.hdslb.com/a.jpg"
+    assert (
+        image_url_of("https://cors.zfour.workers.dev/?http://i0.hdslb.com/a.jpg")
+        == "http://i0.hdslb.com/a.jpg"
+    )
     assert image_url_of("https://n.sinaimg.cn/x/real.jpg") == "https://n.sinaimg.cn/x/real.jpg"
     assert real_url("https://example.com/a?b=1") == "https://example.com/a?b=1"

@@ -13,7 +13,9 @@ def test_leading_blank_line_is_normal() -> None:
 
 
 def test_yaml_values_and_four_space_indented_categories() -> None:
-    fm = front_matter("---\ntitle: 'a'\ncategories: \n    - 金融\n    - 天天基金\n    - 用户动态\n\ndate: Mon, 23 Mar 2020 15:00:12 GMT\n---\n")
+    fm = front_matter(
+        "---\ntitle: 'a'\ncategories: \n    - 金融\n    - 天天基金\n    - 用户动态\n\ndate: Mon, 23 Mar 2020 15:00:12 GMT\n---\n"
+    )
     assert fm.fields["categories"] == ["金融", "天天基金", "用户动态"]
     assert not fm.recovered
 
@@ -26,7 +28,7 @@ def test_invalid_yaml_title_is_recovered_line_by_line() -> None:
     )
     fm = front_matter(text)
     assert fm.recovered
-    assert fm.fields["title"] == 'There\'s No Stopping Apple\'s iPhone "Supercycle," Says Analyst'
+    assert fm.fields["title"] == "There's No Stopping Apple's iPhone \"Supercycle,\" Says Analyst"
     assert fm.fields["categories"] == ["金融", "finviz", "美股股票新闻"]
     assert fm.fields["date"] == "Mon, 22 Mar 2021 13:00:00 GMT"
     assert fm.fields["thumbnail"] == ""

@@ -5,7 +5,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.text import clean_text, cjk_char_count, language_of, reading_minutes
+from transforms.text import cjk_char_count, clean_text, language_of, reading_minutes
 
 
 def test_clean_text_unescapes_collapses_and_strips_full_width_indent() -> None:

@@ -58,7 +58,12 @@ def _appeared(lake: Path, pattern: str, before: set[Path]) -> bool:
 
 @pytest.mark.parametrize(
     "moment",
-    ["_staging/*/articles-*.parquet", "articles/*/*/part-*.parquet", "_manifest/*.parquet", "runs/*.parquet"],
+    [
+        "_staging/*/articles-*.parquet",
+        "articles/*/*/part-*.parquet",
+        "_manifest/*.parquet",
+        "runs/*.parquet",
+    ],
 )
 def test_kill_9_at_any_moment_then_a_run_equals_a_clean_build(tmp_path: Path, moment: str) -> None:
     source, lake = tmp_path / "src", tmp_path / "lake"
@@ -86,7 +91,9 @@ def test_readers_never_fail_during_runs(tmp_path: Path) -> None:
     stop = tmp_path / "stop"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(lake / "warehouse.duckdb"), str(stop)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         for step in range(6):

@@ -47,9 +47,13 @@ def test_change_add_delete_equals_full_build(source: Path, tmp_path: Path) -> No
     lake = tmp_path / "lake"
     run(source, lake)
     changed = source / "000001.md"
-    changed.write_text(changed.read_text(encoding="utf-8").replace("title:", "title: 改过的", 1), encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8").replace("title:", "title: 改过的", 1), encoding="utf-8"
+    )
     (source / "000002.md").unlink()
-    (source / "new.md").write_bytes((source / "000003.md").read_bytes().replace(b"<div>", b"<div><p>new</p>", 1))
+    (source / "new.md").write_bytes(
+        (source / "000003.md").read_bytes().replace(b"<div>", b"<div><p>new</p>", 1)
+    )
     result = run(source, lake)
     assert (result.files_new, result.files_changed, result.files_deleted) == (1, 1, 1)
     assert_same_lake(lake, _full(source, tmp_path))
@@ -105,7 +109,9 @@ def test_full_refresh_equals_clean_build(source: Path, tmp_path: Path) -> None:
 def test_many_small_runs_leave_one_file_per_partition(source: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     for i in range(5):
-        (source / f"extra-{i}.md").write_bytes((source / "000010.md").read_bytes().replace(b"title:", f"title: {i}".encode(), 1))
+        (source / f"extra-{i}.md").write_bytes(
+            (source / "000010.md").read_bytes().replace(b"title:", f"title: {i}".encode(), 1)
+        )
         run(source, lake)
     folders = {p.parent for p in (lake / "articles").rglob("*.parquet")}
     assert len(list((lake / "articles").rglob("*.parquet"))) == len(folders)

@@ -1,0 +1,97 @@
+"""The real CLI and Prefect flow, end to end, into a temporary lake, queried through DuckDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT
+
+NEWSLAKE = [sys.executable, "-m", "flows.cli"]
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp / "prefect-home")
+    return env
+
+
+def _newslake(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(NEWSLAKE + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.mark.integration
+def test_run_and_query_the_real_corpus(tmp_path: Path, corpus: list[Path]) -> None:
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    source.mkdir()
+    for path in corpus:
+        shutil.copy(path, source / path.name)
+    env = _env(tmp_path)
+    done = _newslake(["run", "--source", str(source), "--lake", str(lake)], env)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "ERROR" not in output, output
+    assert f"files seen {len(corpus)}" in done.stdout
+    assert "quarantined 0" in done.stdout
+
+    files = list((lake / "articles").glob("year=*/month=*/*.parquet"))
+    assert files and all(f.suffix == ".parquet" for f in files)
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall() == [
+            (len(corpus), len(corpus))
+        ]
+        views = {
+            r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
+        assert {"articles", "quarantine", "runs", "article_stocks", "daily_feed_stats"} <= views
+        tables = con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()[0][0]
+        assert tables == 0, "the catalog holds only views"
+    finally:
+        con.close()
+
+    q = _newslake(
+        ["query", "--lake", str(lake), "--format", "json",
+         "SELECT stock_code, count(*) AS n FROM article_stocks GROUP BY 1 ORDER BY n DESC, 1 LIMIT 3"],
+        env,
+    )  # fmt: skip
+    rows = json.loads(q.stdout)
+    assert rows[0] == {"stock_code": "sh000300", "n": 2}
+
+    csv = _newslake(
+        ["query", "--lake", str(lake), "--format", "csv", "SELECT count(*) AS n FROM articles"], env
+    )
+    assert csv.stdout.splitlines() == ["n", str(len(corpus))]
+
+    bad = _newslake(["query", "--lake", str(lake), "SELECT * FROM nope"], env, check=False)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+    write = _newslake(["query", "--lake", str(lake), "CREATE TABLE x AS SELECT 1"], env, check=False)
+    assert write.returncode != 0 and "read-only" in write.stderr.lower()
+
+
+def test_bad_arguments_give_one_line(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    missing = _newslake(
+        ["run", "--source", str(tmp_path / "nope"), "--lake", str(tmp_path / "l")], env, check=False
+    )
+    assert missing.returncode != 0
+    assert missing.stderr.strip().splitlines() == [
+        f"newslake: error: source {tmp_path / 'nope'} is not a folder"
+    ]
+    zone = _newslake(
+        ["run", "--source", str(tmp_path), "--lake", str(tmp_path / "l"), "--tz", "Mars/Base"],
+        env,
+        check=False,
+    )
+    assert zone.returncode != 0 and "unknown time zone" in zone.stderr and "Traceback" not in zone.stderr

@@ -1,0 +1,37 @@
+"""The data dictionary (docs/data-dictionary.md), generated from the declared schema."""
+
+from __future__ import annotations
+
+from transforms.reasons import REASON_DESCRIPTIONS
+from transforms.schema import ARTICLE_STOCKS_DESCRIPTION, TABLES
+from warehouse.catalog import duckdb_type, mart_sql
+
+
+def data_dictionary_markdown() -> str:
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `transforms/schema.py` by `make docs`; a test fails when this file is stale.",
+        "Types are DuckDB's, as the catalog's views show them.",
+        "",
+    ]
+    for table in TABLES:
+        lines += [f"## {table.name}", "", table.description, ""]
+        lines += ["| column | type | nullable | description |", "| --- | --- | --- | --- |"]
+        for c in table.columns:
+            key = " (partition key)" if c.partition else ""
+            nullable = "yes" if c.nullable else "no"
+            lines.append(f"| `{c.name}` | {duckdb_type(c.dtype)} | {nullable} | {c.description}{key} |")
+        lines.append("")
+    lines += ["## Views over the datasets", "", f"- `article_stocks`: {ARTICLE_STOCKS_DESCRIPTION}"]
+    for name, sql in mart_sql():
+        comment = next((ln[2:].strip() for ln in sql.splitlines() if ln.startswith("--")), "")
+        if name != "article_stocks":
+            lines.append(f"- `{name}`: {comment}")
+    lines += ["", "## Quarantine reasons", "", "| reason | meaning |", "| --- | --- |"]
+    lines += [f"| `{reason}` | {text} |" for reason, text in REASON_DESCRIPTIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(data_dictionary_markdown(), end="")
