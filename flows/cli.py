@@ -99,13 +99,14 @@ def run(
 
 def _run_flow(settings: Any) -> dict[str, Any]:
     from flows.etl import etl
-    from warehouse.load import MassDeleteRefused, TooManyBadFiles
+    from flows.pipeline import RunRejected
+    from warehouse.load import MassDeleteRefused
     from warehouse.lock import LakeBusy
     from warehouse.validation import ContractViolation
 
     try:
         return etl(settings)
-    except (MassDeleteRefused, TooManyBadFiles, LakeBusy, ContractViolation, OSError) as exc:
+    except (MassDeleteRefused, RunRejected, LakeBusy, ContractViolation, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")

@@ -41,6 +41,11 @@ PROCESSED_SCHEMA = pl.Schema(
     }
 )
 
+
+class RunRejected(RuntimeError):
+    """Too many bad files: the quarantine was recorded, nothing was loaded."""
+
+
 BatchRows = list[tuple[str, int, int, str | None]]
 
 
@@ -154,7 +159,7 @@ def loaded_changes(
         allow_mass_delete=settings.allow_mass_delete,
         max_bad_ratio=settings.max_bad_ratio,
     )
-    return writer.apply(changes, options, now)
+    return writer.prepare(changes, options, now)
 
 
 def batch_jobs(
@@ -237,8 +242,10 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.quarantined = result.quarantined
             summary.quarantine_by_reason = result.quarantine_by_reason
             summary.partitions_rewritten = result.partitions_rewritten
-            changed = writer.has_pending_changes()
-            summary.status = "succeeded" if changed else "no_changes"
+            if result.rejected:
+                summary.status, summary.message = "rejected", result.rejected
+            else:
+                summary.status = "succeeded" if writer.has_pending_changes() else "no_changes"
         except Exception as exc:
             summary.status = "failed"
             summary.message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
@@ -254,4 +261,6 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "
             f"in {summary.seconds:.2f}s"
         )
+    if summary.status == "rejected":
+        raise RunRejected(summary.message or "run rejected")
     return summary

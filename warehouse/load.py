@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from transforms.reasons import Reason
-from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS
-from warehouse.layout import DATA_DIRS, STATE_FILE, dataset_file, partition_file, partition_name
+from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS, Table
+from warehouse.layout import DATA_DIRS, STATE_FILE, dataset_file, partition_file, partition_key
 from warehouse.state import LakeState, commit_state, load_state
 from warehouse.storage import Storage
 from warehouse.validation import validated_articles
 
 
 class MassDeleteRefused(RuntimeError):
-    pass
-
-
-class TooManyBadFiles(RuntimeError):
     pass
 
 
@@ -35,16 +31,6 @@ class RunChanges:
 
 
 @dataclass
-class LoadResult:
-    rows_written: int = 0
-    rows_deleted: int = 0
-    quarantined: int = 0
-    partitions_rewritten: list[str] = field(default_factory=list)
-    committed: bool = False
-    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
 class LoadOptions:
     run_id: str
     full_refresh: bool = False
@@ -52,7 +38,26 @@ class LoadOptions:
     max_bad_ratio: float = 1.0
 
 
-def _partition_of(frame: pl.DataFrame) -> pl.Expr:
+@dataclass
+class LoadResult:
+    rows_written: int = 0
+    rows_deleted: int = 0
+    quarantined: int = 0
+    partitions_rewritten: list[str] = field(default_factory=list)
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    rejected: str | None = None  # why nothing was loaded (too many bad files)
+
+
+@dataclass(frozen=True)
+class _Collisions:
+    """Outcome of resolving article_id collisions between new and kept rows."""
+
+    winners: pl.DataFrame
+    losers: dict[str, tuple[str, str]]  # loser path -> (article_id, kept path)
+    demoted: list[str]  # old loaded paths that lost to a new file
+
+
+def _partition_name_expr() -> pl.Expr:
     return (
         pl.when(pl.col("year").is_null())
         .then(pl.lit("undated"))
@@ -62,38 +67,41 @@ def _partition_of(frame: pl.DataFrame) -> pl.Expr:
     )
 
 
-def _pick_winners(
-    new_rows: pl.DataFrame, kept_ids: dict[str, str]
-) -> tuple[pl.DataFrame, list[tuple[str, str, str]], list[str]]:
-    """Resolve article_id collisions: the file with the smallest source_path wins.
+def resolved_collisions(new_rows: pl.DataFrame, kept: dict[str, str]) -> _Collisions:
+    """One row per article_id: of all files with that id, the smallest source_path wins.
 
-    Returns (winning new rows, losers as (loser_path, article_id, winner_path), old paths demoted).
+    The rule depends only on the set of files, never on the order runs saw them, so an
+    incremental lake equals a clean build. `kept` maps ids of unchanged loaded rows to paths.
     """
-    if new_rows.is_empty():
-        return new_rows, [], []
     ordered = new_rows.sort("source_path")
     first = ordered.unique(subset="article_id", keep="first", maintain_order=True)
-    losers: list[tuple[str, str, str]] = []
-    winner_path = dict(zip(first["article_id"].to_list(), first["source_path"].to_list(), strict=True))
+    first_path = dict(zip(first["article_id"].to_list(), first["source_path"].to_list(), strict=True))
+    losers: dict[str, tuple[str, str]] = {}
     dropped = ordered.join(first.select("source_path"), on="source_path", how="anti")
-    for path, aid in zip(dropped["source_path"].to_list(), dropped["article_id"].to_list(), strict=True):
-        losers.append((path, aid, winner_path[aid]))
-    demoted: list[str] = []
-    keep_new: list[str] = []
-    for aid, path in winner_path.items():
-        old_path = kept_ids.get(aid)
+    for path, aid in dropped.select("source_path", "article_id").iter_rows():
+        losers[path] = (aid, first_path[aid])
+    demoted, keep_new = [], []
+    for aid, path in first_path.items():
+        old_path = kept.get(aid)
         if old_path is None or path < old_path:
             keep_new.append(path)
             if old_path is not None:
                 demoted.append(old_path)
-                losers.append((old_path, aid, path))
+                losers[old_path] = (aid, path)
         else:
-            losers.append((path, aid, old_path))
-    return first.filter(pl.col("source_path").is_in(keep_new)), losers, demoted
+            losers[path] = (aid, old_path)
+    for path, (aid, winner) in list(losers.items()):
+        if winner in losers:  # a new file beat the one this loser lost to
+            losers[path] = (aid, losers[winner][1])
+    return _Collisions(first.filter(pl.col("source_path").is_in(keep_new)), losers, demoted)
 
 
 class LakeWriter:
-    """The only code that changes a lake; callers hold the lake lock."""
+    """The only code that changes a lake; callers hold the lake lock.
+
+    `prepare` writes the new immutable files and keeps the state that would reference them;
+    `commit` flips the state. Nothing a reader sees changes before `commit`.
+    """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -102,223 +110,207 @@ class LakeWriter:
     def state(self) -> LakeState:
         return load_state(self.storage, STATE_FILE)
 
+    def _dataset(self, rel: str | None, table: Table) -> pl.DataFrame:
+        return self.storage.read_parquet(rel, table) if rel else table.empty_frame()
+
     def manifest(self, state: LakeState | None = None) -> pl.DataFrame:
-        state = state or self.state()
-        if not state.manifest:
-            return MANIFEST.empty_frame()
-        return self.storage.read_parquet(state.manifest, MANIFEST)
-
-    def _quarantine(self, state: LakeState) -> pl.DataFrame:
-        if not state.quarantine:
-            return QUARANTINE.empty_frame()
-        return self.storage.read_parquet(state.quarantine, QUARANTINE)
-
-    def _runs(self, state: LakeState) -> pl.DataFrame:
-        if not state.runs:
-            return RUNS.empty_frame()
-        return self.storage.read_parquet(state.runs, RUNS)
+        return self._dataset((state or self.state()).manifest, MANIFEST)
 
     def _partition(self, state: LakeState, name: str) -> pl.DataFrame:
         rel = state.partitions.get(name)
         if rel is None:
             return ARTICLES.empty_frame()
-        frame = self.storage.read_parquet(rel, ARTICLES)
-        from warehouse.layout import partition_key
-
         year, month = partition_key(name)
+        frame = self.storage.read_parquet(rel, ARTICLES)
         return ARTICLES.conform(
             frame.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
         )
 
-    def apply(self, changes: RunChanges, options: LoadOptions, now: dt.datetime) -> LoadResult:
+    def prepare(self, changes: RunChanges, options: LoadOptions, now: dt.datetime) -> LoadResult:
         state = self.state()
-        old_manifest = MANIFEST.empty_frame() if options.full_refresh else self.manifest(state)
-        old_partitions = {} if options.full_refresh else dict(state.partitions)
-        result = LoadResult()
-
+        fresh = options.full_refresh
+        old_manifest = MANIFEST.empty_frame() if fresh else self.manifest(state)
+        old_quarantine = QUARANTINE.empty_frame() if fresh else self._dataset(state.quarantine, QUARANTINE)
         processed = changes.processed
         touched = processed.filter(pl.col("touched"))
-        reparsed = set(processed.filter(~pl.col("touched"))["source_path"].to_list())
         deleted = set(changes.deleted)
-        leaving = reparsed | deleted
-
+        leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | deleted
         old_loaded = old_manifest.filter(pl.col("status") == "loaded")
-        staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
-        kept_ids = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
 
-        winners, losers, demoted = _pick_winners(changes.articles, kept_ids)
-        removed_rows = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(demoted))))
-
-        # Refuse runs that would empty most of the lake (an unmounted source looks like that).
+        # An unmounted or emptied source looks like a mass deletion: refuse it.
         deleted_rows = old_loaded.filter(pl.col("source_path").is_in(list(deleted))).height
-        if not options.allow_mass_delete and old_loaded.height > 0 and deleted_rows * 2 > old_loaded.height:
+        if not options.allow_mass_delete and deleted_rows * 2 > old_loaded.height > 0:
             raise MassDeleteRefused(
                 f"run would delete {deleted_rows} of {old_loaded.height} rows (source missing or emptied?);"
                 " nothing changed; pass --allow-mass-delete to proceed"
             )
 
-        duplicate_rows = [
-            {
-                "source_path": loser,
-                "reason": str(Reason.DUPLICATE_ARTICLE),
-                "message": f"same article_id {aid} as {winner}, which is kept",
-            }
-            for loser, aid, winner in losers
-        ]
-        loser_ids = {loser: aid for loser, aid, _ in losers}
-
-        # Quarantine: old records of files not touched by this run, plus this run's.
         bad = changes.quarantine
+        result = LoadResult(
+            quarantine_by_reason=dict(bad.group_by("reason").len().sort("reason").iter_rows())
+        )
         files_read = processed.height - touched.height
         if files_read and bad.height / files_read > options.max_bad_ratio:
-            raise TooManyBadFiles(
-                f"{bad.height} of {files_read} files quarantined, above --max-bad-ratio {options.max_bad_ratio}"
+            # Record why, load nothing: the scheduler sees a failed run with its reasons.
+            result.rejected = (
+                f"{bad.height} of {files_read} files quarantined (above --max-bad-ratio {options.max_bad_ratio}): "
+                + ", ".join(f"{k} {v}" for k, v in result.quarantine_by_reason.items())
+                + "; nothing loaded"
             )
+            result.quarantined = bad.height
+            quarantine = pl.concat(
+                [old_quarantine.filter(~pl.col("source_path").is_in(bad["source_path"].to_list())), bad]
+            )
+            self._pending = replace(state, retired=dict(state.retired))
+            self._pending.quarantine = self._write_if_changed(
+                quarantine, old_quarantine, state.quarantine, QUARANTINE, "quarantine", options
+            )
+            return result
 
-        # Partitions to rewrite.
-        winners = validated_articles(winners.with_columns(_partition=_partition_of(winners)))
-        by_partition: dict[str, pl.DataFrame] = (
-            {str(k[0]): v.drop("_partition") for k, v in winners.group_by("_partition")}
-            if not winners.is_empty()
-            else {}
+        staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
+        kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
+        collisions = resolved_collisions(changes.articles, kept)
+        winners = validated_articles(collisions.winners).with_columns(_partition=_partition_name_expr())
+        removed = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(collisions.demoted))))
+
+        partitions = {} if fresh else dict(state.partitions)
+        self._rewrite_partitions(state, partitions, winners, removed, options, result)
+
+        duplicates = self._duplicate_records(collisions, processed, old_manifest, options, now)
+        gone = leaving | set(collisions.losers)
+        quarantine = pl.concat(
+            [old_quarantine.filter(~pl.col("source_path").is_in(list(gone))), bad, duplicates]
         )
-        removed_parts: dict[str, list[str]] = {}
-        for path, year, month in removed_rows.select("source_path", "year", "month").iter_rows():
-            removed_parts.setdefault(partition_name(year, month), []).append(path)
-        affected = sorted(set(by_partition) | set(removed_parts))
+        result.quarantined = bad.height + duplicates.height
+        if duplicates.height:
+            result.quarantine_by_reason[str(Reason.DUPLICATE_ARTICLE)] = duplicates.height
 
-        new_partitions = dict(old_partitions)
-        if options.full_refresh:
-            new_partitions = {}
-        for name in affected:
+        manifest = self._new_manifest(old_manifest, processed, winners, collisions, bad, options)
+        pending = replace(state, partitions=dict(sorted(partitions.items())), retired=dict(state.retired))
+        pending.quarantine = self._write_if_changed(
+            quarantine, old_quarantine, None if fresh else state.quarantine, QUARANTINE, "quarantine", options
+        )
+        pending.manifest = self._write_if_changed(
+            manifest, old_manifest, None if fresh else state.manifest, MANIFEST, "_manifest", options
+        )
+        self._pending = pending
+        return result
+
+    def _write_if_changed(
+        self, frame: pl.DataFrame, old: pl.DataFrame, old_rel: str | None, table: Table, dataset: str,
+        options: LoadOptions,
+    ) -> str:  # fmt: skip
+        frame = table.conform(frame).sort(table.names[0])
+        if old_rel is not None and frame.equals(table.conform(old).sort(table.names[0])):
+            return old_rel
+        rel = dataset_file(dataset, options.run_id)
+        self.storage.write_parquet(frame, table, rel)
+        return rel
+
+    def _rewrite_partitions(
+        self, state: LakeState, partitions: dict[str, str], winners: pl.DataFrame, removed: pl.DataFrame,
+        options: LoadOptions, result: LoadResult,
+    ) -> None:  # fmt: skip
+        """Rewrite only the partitions that lose or gain rows, each into one new sorted file."""
+        incoming = {str(k[0]): v.drop("_partition") for k, v in winners.group_by("_partition")}
+        leaving: dict[str, list[str]] = {}
+        for path, name in removed.select("source_path", _partition_name_expr()).iter_rows():
+            leaving.setdefault(name, []).append(path)
+        for name in sorted(set(incoming) | set(leaving)):
             base = ARTICLES.empty_frame() if options.full_refresh else self._partition(state, name)
-            gone = removed_parts.get(name, [])
-            if gone:
-                before = base.height
-                base = base.filter(~pl.col("source_path").is_in(gone))
-                result.rows_deleted += before - base.height
-            fresh = by_partition.get(name)
-            if fresh is not None:
-                base = pl.concat([base, ARTICLES.conform(fresh)])
-                result.rows_written += fresh.height
+            if name in leaving:
+                kept = base.filter(~pl.col("source_path").is_in(leaving[name]))
+                result.rows_deleted += base.height - kept.height
+                base = kept
+            if name in incoming:
+                base = pl.concat([base, ARTICLES.conform(incoming[name])])
+                result.rows_written += incoming[name].height
             if base.is_empty():
-                new_partitions.pop(name, None)
+                partitions.pop(name, None)
                 continue
-            base = base.sort(["published_at", "article_id"], nulls_last=True)
             rel = partition_file(name, options.run_id)
-            self.storage.write_parquet(base, ARTICLES, rel)
-            new_partitions[name] = rel
+            self.storage.write_parquet(
+                base.sort(["published_at", "article_id"], nulls_last=True), ARTICLES, rel
+            )
+            partitions[name] = rel
             result.partitions_rewritten.append(name)
 
-        # Quarantine dataset.
-        gone_from_quarantine = leaving | set(loser_ids) | set(demoted)
-        old_q = QUARANTINE.empty_frame() if options.full_refresh else self._quarantine(state)
-        sizes = dict(zip(processed["source_path"].to_list(), processed["size_bytes"].to_list(), strict=True))
-        shas = dict(
-            zip(
-                processed["source_path"].to_list(),
-                processed["source_sha256"].to_list(),
-                strict=True,
-            )
+    @staticmethod
+    def _duplicate_records(
+        collisions: _Collisions, processed: pl.DataFrame, old_manifest: pl.DataFrame, options: LoadOptions,
+        now: dt.datetime,
+    ) -> pl.DataFrame:  # fmt: skip
+        if not collisions.losers:
+            return QUARANTINE.empty_frame()
+        known = pl.concat(
+            [
+                old_manifest.select("source_path", "source_sha256", "size_bytes"),
+                processed.select("source_path", "source_sha256", "size_bytes"),
+            ]
+        ).unique("source_path", keep="last")
+        rows = pl.DataFrame(
+            [
+                (path, f"same article_id {aid} as {winner}, which is kept")
+                for path, (aid, winner) in sorted(collisions.losers.items())
+            ],
+            schema={"source_path": pl.String(), "message": pl.String()},
+            orient="row",
         )
-        for name in demoted:
-            row = old_manifest.filter(pl.col("source_path") == name)
-            sizes.setdefault(name, int(row["size_bytes"][0]))
-            shas.setdefault(name, row["source_sha256"][0])
-        dup_frame = (
-            pl.DataFrame(duplicate_rows).with_columns(
-                source_sha256=pl.col("source_path").replace_strict(
-                    shas, default=None, return_dtype=pl.String
-                ),
-                size_bytes=pl.col("source_path").replace_strict(sizes, default=0, return_dtype=pl.Int64),
+        return QUARANTINE.conform(
+            rows.join(known, on="source_path", how="left").with_columns(
+                reason=pl.lit(str(Reason.DUPLICATE_ARTICLE)),
+                size_bytes=pl.col("size_bytes").fill_null(0),
                 run_id=pl.lit(options.run_id),
-                seen_at=pl.lit(now, ARTICLES.polars_schema["ingested_at"]),
+                seen_at=pl.lit(now, QUARANTINE.polars_schema["seen_at"]),
             )
-            if duplicate_rows
-            else None
-        )
-        frames = [old_q.filter(~pl.col("source_path").is_in(list(gone_from_quarantine))), bad]
-        if dup_frame is not None:
-            frames.append(QUARANTINE.conform(dup_frame))
-        quarantine = pl.concat(frames).sort("source_path")
-        result.quarantined = bad.height + len(duplicate_rows)
-        result.quarantine_by_reason = (
-            dict(pl.concat(frames[1:]).group_by("reason").len().sort("reason").iter_rows())
-            if result.quarantined
-            else {}
         )
 
-        # Manifest.
-        status_rows = []
-        winner_ids = dict(zip(winners["source_path"].to_list(), winners["article_id"].to_list(), strict=True))
-        years = dict(
-            zip(
-                winners["source_path"].to_list(),
-                zip(winners["year"].to_list(), winners["month"].to_list(), strict=True),
-                strict=True,
-            )
-        )
-        bad_paths = set(bad["source_path"].to_list())
-        for path, size, mtime, sha, was_touched in processed.select(
-            "source_path", "size_bytes", "mtime_ns", "source_sha256", "touched"
-        ).iter_rows():
-            if was_touched:
-                continue
-            if path in winner_ids:
-                y, m = years[path]
-                status_rows.append((path, size, mtime, sha, "loaded", winner_ids[path], y, m))
-            elif path in loser_ids:
-                status_rows.append((path, size, mtime, sha, "duplicate", loser_ids[path], None, None))
-            elif path in bad_paths:
-                status_rows.append((path, size, mtime, sha, "quarantined", None, None, None))
-        fresh_manifest = pl.DataFrame(
-            status_rows,
-            schema=[c for c in MANIFEST.names if c != "run_id"],
+    @staticmethod
+    def _new_manifest(
+        old: pl.DataFrame, processed: pl.DataFrame, winners: pl.DataFrame, collisions: _Collisions,
+        bad: pl.DataFrame, options: LoadOptions,
+    ) -> pl.DataFrame:  # fmt: skip
+        """Old entries of untouched files, refreshed entries of touched ones, new ones for the rest."""
+        read = processed.filter(~pl.col("touched")).drop("touched")
+        loaded = read.join(winners.select("source_path", "article_id", "year", "month"), on="source_path")
+        dup_ids = pl.DataFrame(
+            [(p, aid) for p, (aid, _) in collisions.losers.items()],
+            schema={"source_path": pl.String(), "article_id": pl.String()},
             orient="row",
-        ).with_columns(run_id=pl.lit(options.run_id))
-        touched_manifest = old_manifest.join(
-            touched.select("source_path", "size_bytes", "mtime_ns"),
-            on="source_path",
-            how="inner",
-            suffix="_new",
-        ).with_columns(size_bytes=pl.col("size_bytes_new"), mtime_ns=pl.col("mtime_ns_new"))
-        demoted_manifest = old_manifest.filter(pl.col("source_path").is_in(demoted)).with_columns(
-            status=pl.lit("duplicate"),
-            year=pl.lit(None, pl.Int32()),
-            month=pl.lit(None, pl.Int32()),
         )
-        rewritten = leaving | set(touched["source_path"].to_list()) | set(demoted)
-        manifest = pl.concat(
+        duplicates = read.join(dup_ids, on="source_path")
+        quarantined = read.join(bad.select("source_path"), on="source_path")
+        touched = old.join(
+            processed.filter(pl.col("touched")).select("source_path", "size_bytes", "mtime_ns"),
+            on="source_path",
+            suffix="_now",
+        ).with_columns(size_bytes=pl.col("size_bytes_now"), mtime_ns=pl.col("mtime_ns_now"))
+        demoted = old.filter(pl.col("source_path").is_in(collisions.demoted)).with_columns(
+            status=pl.lit("duplicate"), year=pl.lit(None, pl.Int32()), month=pl.lit(None, pl.Int32())
+        )
+        replaced = set(processed["source_path"].to_list()) | set(collisions.demoted)
+        run = pl.lit(options.run_id)
+        none_i = pl.lit(None, pl.Int32())
+        return pl.concat(
             [
-                MANIFEST.conform(old_manifest.filter(~pl.col("source_path").is_in(list(rewritten)))),
-                MANIFEST.conform(fresh_manifest),
-                MANIFEST.conform(touched_manifest),
-                MANIFEST.conform(demoted_manifest),
+                MANIFEST.conform(old.filter(~pl.col("source_path").is_in(list(replaced)))),
+                MANIFEST.conform(loaded.with_columns(status=pl.lit("loaded"), run_id=run)),
+                MANIFEST.conform(
+                    duplicates.with_columns(status=pl.lit("duplicate"), year=none_i, month=none_i, run_id=run)
+                ),
+                MANIFEST.conform(
+                    quarantined.with_columns(
+                        status=pl.lit("quarantined"),
+                        article_id=pl.lit(None, pl.String()),
+                        year=none_i,
+                        month=none_i,
+                        run_id=run,
+                    )
+                ),
+                MANIFEST.conform(touched),
+                MANIFEST.conform(demoted),
             ]
         ).sort("source_path")
-
-        new_state = LakeState(
-            version=state.version + 1,
-            run_id=options.run_id,
-            partitions=dict(sorted(new_partitions.items())),
-            quarantine=state.quarantine,
-            manifest=state.manifest,
-            runs=state.runs,
-            retired=dict(state.retired),
-        )
-        data_changed = bool(result.partitions_rewritten) or new_partitions != state.partitions
-        quarantine_changed = options.full_refresh or not quarantine.equals(
-            self._quarantine(state).sort("source_path")
-        )
-        if quarantine_changed or state.quarantine is None:
-            new_state.quarantine = dataset_file("quarantine", options.run_id)
-            self.storage.write_parquet(quarantine, QUARANTINE, new_state.quarantine)
-        if data_changed or not manifest.equals(old_manifest) or state.manifest is None:
-            new_state.manifest = dataset_file("_manifest", options.run_id)
-            self.storage.write_parquet(manifest, MANIFEST, new_state.manifest)
-        self._pending = new_state
-        result.committed = False
-        return result
 
     def has_pending_changes(self) -> bool:
         """Whether the prepared state changes what readers see (articles or quarantine)."""
@@ -328,7 +320,7 @@ class LakeWriter:
         )
 
     def discard(self) -> None:
-        """Forget a prepared change; its files are never referenced and are collected later."""
+        """Forget a prepared change; its files are never referenced and are deleted at commit."""
         self._pending = None
 
     def commit(self, run_row: dict[str, object], retain_seconds: float) -> LakeState:
@@ -339,21 +331,23 @@ class LakeWriter:
         than retain_seconds; files no state ever referenced (a killed run's) go at once.
         """
         previous = self.state()
-        state = self._pending or LakeState(**{**previous.__dict__, "retired": dict(previous.retired)})
+        state = self._pending or replace(previous, retired=dict(previous.retired))
         state.version = previous.version + 1
-        runs = pl.concat(
-            [self._runs(previous), RUNS.conform(pl.DataFrame([run_row], schema=RUNS.polars_schema))]
-        )
-        state.runs = dataset_file("runs", str(run_row["run_id"]))
-        self.storage.write_parquet(runs, RUNS, state.runs)
         state.run_id = str(run_row["run_id"])
+        runs = pl.concat(
+            [
+                self._dataset(previous.runs, RUNS),
+                RUNS.conform(pl.DataFrame([run_row], schema=RUNS.polars_schema)),
+            ]
+        )
+        state.runs = dataset_file("runs", state.run_id)
+        self.storage.write_parquet(runs, RUNS, state.runs)
 
         now = time.time()
         referenced = state.referenced()
         retired = {f: t for f, t in previous.retired.items() if f not in referenced}
         retired.update({f: now for f in previous.referenced() - referenced})
-        expired = {f for f, t in retired.items() if now - t >= retain_seconds}
-        state.retired = {f: t for f, t in sorted(retired.items()) if f not in expired}
+        state.retired = {f: t for f, t in sorted(retired.items()) if now - t < retain_seconds}
         self.storage.delete_except(DATA_DIRS, referenced | set(state.retired) | previous.referenced())
         commit_state(self.storage, STATE_FILE, state)
         self.storage.delete_except(DATA_DIRS, referenced | set(state.retired))
