@@ -158,12 +158,27 @@ class LakeWriter:
                 + "; nothing loaded"
             )
             result.quarantined = bad.height
+            old_manifest = self.manifest(state)  # a rejected full refresh keeps what is committed
+            old_quarantine = self._dataset(state.quarantine, QUARANTINE)
             quarantine = pl.concat(
                 [old_quarantine.filter(~pl.col("source_path").is_in(bad["source_path"].to_list())), bad]
+            )
+            # The bad files enter the manifest, so that their records go when they are fixed or removed.
+            no_winners = ARTICLES.empty_frame().with_columns(_partition=pl.lit(None, pl.String()))
+            manifest = self._new_manifest(
+                old_manifest,
+                processed.filter(pl.col("source_path").is_in(bad["source_path"].to_list())),
+                no_winners,
+                _Collisions(no_winners, {}, []),
+                bad,
+                options,
             )
             self._pending = replace(state, retired=dict(state.retired))
             self._pending.quarantine = self._write_if_changed(
                 quarantine, old_quarantine, state.quarantine, QUARANTINE, "quarantine", options
+            )
+            self._pending.manifest = self._write_if_changed(
+                manifest, old_manifest, state.manifest, MANIFEST, "_manifest", options
             )
             return result
 

@@ -1,0 +1,196 @@
+"""Bad and hostile inputs: every file is accounted for, with the right reason, and nothing escapes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.pipeline import RunRejected
+from flows.sample import sample_article
+from flows.source import listed_files
+from tests.helpers import run, snapshot
+from warehouse.lock import LakeBusy, lake_lock
+from warehouse.validation import ContractViolation
+
+GOOD = 12
+BAD_FILES: dict[str, tuple[bytes, str]] = {
+    "empty.md": (b"", "empty_file"),
+    "blank.md": (b" \n\t\n  ", "empty_file"),
+    "nul.md": (b"---\ntitle: a\n---\n\x00\x00\x00", "binary"),
+    "no-front-matter.md": (b"<div><p>just html</p></div>", "missing_front_matter"),
+    "unterminated.md": (b"---\ntitle: a\ndate: 2021-01-01\n<div>x</div>", "unterminated_front_matter"),
+    "list.md": (b"---\n- a\n- b\n---\n<div>x</div>", "front_matter_not_mapping"),
+    "garbage-yaml.md": (b"---\n{{{: [\n]]]\n---\n<div>x</div>", "invalid_yaml"),
+    "undecodable.md": (b"---\ntitle: \xff\xfe\xfa\xfb\x80\x81\n---\n", "undecodable"),
+}
+
+
+def _source(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(GOOD):
+        name, data = sample_article(i, seed=9)
+        (src / name).write_bytes(data)
+    return src
+
+
+def _reasons(lake: Path) -> dict[str, str]:
+    q = snapshot(lake)["quarantine"]
+    return dict(zip(q["source_path"].to_list(), q["reason"].to_list(), strict=True))
+
+
+def test_each_kind_of_bad_file_gets_its_reason(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    for name, (data, _) in BAD_FILES.items():
+        (src / name).write_bytes(data)
+    summary = run(src, tmp_path / "lake", max_bad_ratio=1.0)
+    assert _reasons(tmp_path / "lake") == {name: reason for name, (_, reason) in BAD_FILES.items()}
+    assert summary.quarantine_by_reason["empty_file"] == 2
+    view = snapshot(tmp_path / "lake")
+    assert view["articles"].height + view["quarantine"].height == GOOD + len(BAD_FILES)
+
+
+def test_recoverable_oddities_still_become_rows(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    files = {
+        "bom-crlf.md": "\ufeff\r\n---\r\ntitle: 'BOM 与 CRLF'\r\ndate: 2021-05-01 10:00:00\r\n---\r\n<p>正文一</p>\r\n".encode(),
+        "gbk.md": "---\ntitle: 中文编码\ndate: 2021-05-02 10:00:00\n---\n<p>国标编码的正文</p>\n".encode(
+            "gb18030"
+        ),
+        "tabs.md": b"---\ntitle: tabbed\ncategories:\n\t- a\n\t- b\ndate: 2021-05-03 10:00:00\n---\n<p>x</p>",
+        "string-category.md": "---\ntitle: one\ncategories: 金融\ndate: 2021-05-04 10:00:00\n---\n<p>y</p>".encode(),
+        "future.md": b"---\ntitle: future\ndate: 2999-01-01 00:00:00\n---\n<p>z</p>",
+        "ancient.md": b"---\ntitle: ancient\ndate: Mon, 01 Jan 1900 00:00:00 GMT\n---\n<p>w</p>",
+        "huge-title.md": (
+            "---\ntitle: '" + "长" * 5000 + "'\ndate: 2021-05-05 10:00:00\n---\n<p>v</p>"
+        ).encode(),
+        "python-tag.md": b"---\ntitle: !!python/object/apply:os.system ['touch PWNED']\ndate: 2021-05-06 10:00:00\n---\n<p>u</p>",
+        "escape.md": "---\ntitle: t\ncategories:\n - ../../etc\n - ..\n - /tmp/x\ndate: 2021-05-07 10:00:00\n---\n<p>s</p>".encode(),
+        "deep.md": (
+            "---\ntitle: deep\ndate: 2021-05-08 10:00:00\n---\n"
+            + "<div>" * 200_000
+            + "深"
+            + "</div>" * 200_000
+        ).encode(),
+        "entity soup 'quoted' 名字.md": b"---\ntitle: '&amp;&lt;&gt;&#x4e2d;&bogus;'\n---\n<p>&lt;b&gt;&amp;amp;<b>unclosed",
+        "new\nline.md": b"---\ntitle: newline name\ndate: 2021-05-09 10:00:00\n---\n<p>r</p>",
+    }
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    os.chdir(tmp_path)
+    run(src, tmp_path / "lake", max_bad_ratio=0.0)
+    assert not (tmp_path / "PWNED").exists()
+    rows = snapshot(tmp_path / "lake")["articles"]
+    assert rows.height == len(files)
+    by = {r["source_path"]: r for r in rows.iter_rows(named=True)}
+    assert by["gbk.md"]["non_utf8"] and by["gbk.md"]["title"] == "中文编码"
+    assert by["bom-crlf.md"]["title"] == "BOM 与 CRLF" and by["bom-crlf.md"]["paragraphs"] == ["正文一"]
+    assert by["tabs.md"]["categories"] == ["a", "b"] and by["tabs.md"]["front_matter_recovered"]
+    assert (by["string-category.md"]["category"], by["string-category.md"]["source"]) == ("金融", None)
+    assert by["future.md"]["date_out_of_range"] and by["ancient.md"]["date_out_of_range"]
+    assert by["huge-title.md"]["title_truncated"] and by["huge-title.md"]["title_length"] == 1000
+    assert by["python-tag.md"]["front_matter_recovered"]
+    assert by["escape.md"]["category"] == "../../etc"
+    assert by["entity soup 'quoted' 名字.md"]["title"] == "&<>中&bogus;"
+    assert by["new\nline.md"]["title"] == "newline name"
+    lake_dirs = {
+        p.relative_to(tmp_path / "lake").as_posix() for p in (tmp_path / "lake").rglob("*") if p.is_dir()
+    }
+    assert all(d.split("/")[0] in {"articles", "quarantine", "_manifest", "runs"} for d in lake_dirs), (
+        lake_dirs
+    )
+    assert not any("etc" in d or "tmp" in d for d in lake_dirs)
+
+
+def test_too_large_files_are_quarantined_unread(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    big = src / "big.md"
+    with open(big, "wb") as handle:
+        handle.write(b"---\ntitle: big\n---\n<p>")
+        handle.seek(3 * 1024 * 1024)
+        handle.write(b"</p>")
+    run(src, tmp_path / "lake", max_file_bytes=1024 * 1024)
+    q = snapshot(tmp_path / "lake")["quarantine"]
+    assert q["reason"].to_list() == ["too_large"] and q["source_sha256"].to_list() == [None]
+
+
+def test_symlinks_never_read_outside_the_root_and_md_folders_are_skipped(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    secret = tmp_path / "secret.md"
+    secret.write_bytes(b"---\ntitle: secret\n---\n<p>outside</p>")
+    (src / "link-out.md").symlink_to(secret)
+    (src / "link-in.md").symlink_to(src / "000001.md")
+    (src / "folder.md").mkdir()
+    (src / "linked-dir").symlink_to(tmp_path, target_is_directory=True)
+    names = [p for p, _, _ in listed_files(src, ("*.md",))]
+    assert "folder.md" not in names and not any(n.startswith("linked-dir") for n in names)
+    run(src, tmp_path / "lake")
+    view = snapshot(tmp_path / "lake")
+    assert _reasons(tmp_path / "lake") == {"link-out.md": "unreadable", "link-in.md": "duplicate_article"}
+    assert "outside" not in " ".join(view["articles"]["body_text"].to_list())
+
+
+def test_above_max_bad_ratio_nothing_loads_but_quarantine_is_recorded(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    for i in range(6):
+        (src / f"bad-{i}.md").write_bytes(b"no front matter")
+    with pytest.raises(RunRejected, match="6 of 18 files quarantined"):
+        run(src, tmp_path / "lake", max_bad_ratio=0.2)
+    view = snapshot(tmp_path / "lake")
+    assert view["articles"].height == 0
+    assert view["quarantine"].height == 6
+    con = duckdb.connect(str(tmp_path / "lake" / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT status FROM runs").fetchall() == [("rejected",)]
+    con.close()
+    for i in range(6):
+        (src / f"bad-{i}.md").unlink()
+    run(src, tmp_path / "lake", max_bad_ratio=0.2)
+    assert snapshot(tmp_path / "lake")["articles"].height == GOOD
+    assert snapshot(tmp_path / "lake")["quarantine"].height == 0
+
+
+def test_a_contract_violation_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = _source(tmp_path)
+    run(src, tmp_path / "lake")
+    before = snapshot(tmp_path / "lake")
+    (src / "new.md").write_bytes(sample_article(99, seed=9)[1])
+    import transforms.article as article
+
+    monkeypatch.setattr(article, "language_of", lambda _text: "klingon")
+    with pytest.raises(ContractViolation, match="language"):
+        run(src, tmp_path / "lake")
+    after = snapshot(tmp_path / "lake")
+    assert after["articles"].equals(before["articles"]) and after["quarantine"].equals(before["quarantine"])
+
+
+def test_a_second_writer_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    with lake_lock(tmp_path / "lake"), pytest.raises(LakeBusy, match="locked by pid"):
+        run(src, tmp_path / "lake")
+    run(src, tmp_path / "lake")
+
+
+def test_memory_stays_bounded_with_a_30_mb_file(tmp_path: Path) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    src = _source(tmp_path)
+    paragraph = "<p>第{}段正文内容，一个很大的文件。</p>\n"
+    with open(src / "huge.md", "w", encoding="utf-8") as handle:
+        handle.write("---\ntitle: huge\ndate: 2021-01-01 00:00:00\n---\n<div>")
+        for i in range(480_000):
+            handle.write(paragraph.format(i))
+        handle.write("</div>")
+    assert (src / "huge.md").stat().st_size > 30 * 1024 * 1024
+    code = f"from tests.helpers import run; from pathlib import Path; run(Path({str(src)!r}), Path({str(tmp_path / 'lake')!r}))"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kb < 2 * 1024 * 1024, f"peak RSS {peak_kb} KB"
+    assert _reasons(tmp_path / "lake") == {"huge.md": "too_large"}
