@@ -69,7 +69,7 @@ def test_recoverable_oddities_still_become_rows(tmp_path: Path) -> None:
             "---\ntitle: '" + "长" * 5000 + "'\ndate: 2021-05-05 10:00:00\n---\n<p>v</p>"
         ).encode(),
         "python-tag.md": b"---\ntitle: !!python/object/apply:os.system ['touch PWNED']\ndate: 2021-05-06 10:00:00\n---\n<p>u</p>",
-        "escape.md": "---\ntitle: t\ncategories:\n - ../../etc\n - ..\n - /tmp/x\ndate: 2021-05-07 10:00:00\n---\n<p>s</p>".encode(),
+        "escape.md": b"---\ntitle: t\ncategories:\n - ../../etc\n - ..\n - /tmp/x\ndate: 2021-05-07 10:00:00\n---\n<p>s</p>",
         "deep.md": (
             "---\ntitle: deep\ndate: 2021-05-08 10:00:00\n---\n"
             + "<div>" * 200_000
@@ -185,7 +185,7 @@ def test_memory_stays_bounded_with_a_30_mb_file(tmp_path: Path) -> None:
     paragraph = "<p>第{}段正文内容，一个很大的文件。</p>\n"
     with open(src / "huge.md", "w", encoding="utf-8") as handle:
         handle.write("---\ntitle: huge\ndate: 2021-01-01 00:00:00\n---\n<div>")
-        for i in range(480_000):
+        for i in range(540_000):
             handle.write(paragraph.format(i))
         handle.write("</div>")
     assert (src / "huge.md").stat().st_size > 30 * 1024 * 1024
