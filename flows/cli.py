@@ -32,11 +32,13 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _quiet_prefect() -> None:
-    """Prefect reads these when imported: no telemetry calls (no network here), concise logs."""
+def _quiet_prefect(console_level: str = "CRITICAL") -> None:
+    """Prefect reads these when imported: no telemetry calls (no network here), stage logs to the
+    API (the UI shows them), and the console kept to console_level so the CLI prints one summary."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", console_level)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 
@@ -139,6 +141,67 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
         _print_rows(columns, cursor.fetchall(), OutputFormat.table)
     finally:
         con.close()
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 * * * *' (every hour).")],
+    source: Annotated[Path, typer.Option(help="Folder of raw article files.")],
+    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "newslake-scheduled",
+    tz: Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")] = "Asia/Shanghai",
+    batch_size: Annotated[int, typer.Option(help="Files per transform task.")] = 500,
+    max_bad_ratio: Annotated[
+        float, typer.Option(help="Above this share of bad files, load nothing and fail.")
+    ] = 0.2,
+) -> None:
+    """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail(
+            "PREFECT_API_URL is not set: start a server (`prefect server start`) and "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api`, or log in to Prefect Cloud",
+            2,
+        )
+    _quiet_prefect(console_level="INFO")
+    from pydantic import ValidationError
+
+    from flows.settings import Settings
+
+    try:
+        settings = Settings(
+            source=source.resolve(),
+            lake=lake.resolve(),
+            tz=tz,
+            batch_size=batch_size,
+            max_bad_ratio=max_bad_ratio,
+        )
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
+        return
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    from flows.etl import etl
+
+    typer.echo(
+        f"serving deployment newslake-etl/{name} on {os.environ['PREFECT_API_URL']} with cron {cron!r}"
+    )
+    try:
+        etl.serve(
+            name=name,
+            cron=cron,
+            parameters={"settings": settings.model_dump(mode="json")},
+            # A run scheduled while another runs is cancelled, not queued: the next tick catches up.
+            global_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+            ),
+            description="newslake: raw article files to the Parquet lake, incrementally",
+            tags=["newslake"],
+            print_starting_message=False,
+        )
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    except Exception as exc:
+        _fail(f"serve failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
 
 
 @app.command()

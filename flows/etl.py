@@ -1,16 +1,20 @@
 """The newslake-etl Prefect flow: extract → transform (a task per batch) → load → publish."""
 
-from __future__ import annotations
-
+import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.tasks import exponential_backoff
 
 from flows.pipeline import (
     BatchJob,
+    RunRejected,
+    RunSummary,
     Stages,
     loaded_changes,
     planned_run,
@@ -18,19 +22,43 @@ from flows.pipeline import (
     transformed_batch,
 )
 from flows.settings import Settings
-from warehouse.catalog import publish_catalog
+from warehouse.catalog import connect_read_only, publish_catalog
 
 # The process pool that batch tasks hand their CPU work to while a local flow runs; on a
 # Dask worker it is None and the batch runs in the worker itself.
 _POOL: Executor | None = None
 
-extract_task = task(name="extract", cache_policy=NONE)(planned_run)
-load_task = task(name="load", cache_policy=NONE)(loaded_changes)
-publish_task = task(name="publish-catalog", cache_policy=NONE)(publish_catalog)
+_PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
-@task(name="transform-batch", cache_policy=NONE, task_run_name="transform-batch-{job.index}")
+def _is_transient(_task: Task[..., Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Retry I/O hiccups (network, object storage, busy files), never a deterministic failure."""
+    try:
+        state.result()
+    except (ConnectionError, TimeoutError):
+        return True
+    except OSError as exc:
+        return not isinstance(exc, _PERMANENT_OS_ERRORS)
+    except Exception:
+        return False
+    return False
+
+
+_IO_RETRIES: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=1),
+    "retry_condition_fn": _is_transient,
+    "cache_policy": NONE,
+}
+
+extract_task = task(name="extract", **_IO_RETRIES)(planned_run)
+load_task = task(name="load", **_IO_RETRIES)(loaded_changes)
+publish_task = task(name="publish-catalog", **_IO_RETRIES)(publish_catalog)
+
+
+@task(name="transform-batch", task_run_name="transform-batch-{job.index}", **_IO_RETRIES)
 def transform_batch(job: BatchJob) -> dict[str, int]:
+    """Parse one batch of files; parse failures are quarantined inside, so only I/O can fail here."""
     if _POOL is not None:
         return _POOL.submit(transformed_batch, job).result()
     return transformed_batch(job)
@@ -50,7 +78,58 @@ def _batches_as_tasks(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, 
         _POOL = None
 
 
-@flow(name="newslake-etl", flow_run_name="newslake-etl-{settings.lake.name}", log_prints=False)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    settings = flow_run.parameters.get("settings")
+    lake = getattr(settings, "lake", None) or (settings or {}).get("lake", "lake")
+    return f"newslake-{str(lake).rstrip('/').rsplit('/', 1)[-1]}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+
+
+def _publish_artifacts(summary: RunSummary, settings: Settings) -> None:
+    feeds: list[tuple[Any, ...]] = []
+    try:
+        con = connect_read_only(settings.catalog_path)
+        try:
+            feeds = con.execute(
+                "SELECT coalesce(source, '?'), coalesce(feed, '?'), count(*) FROM articles GROUP BY ALL ORDER BY 3 DESC LIMIT 20"
+            ).fetchall()
+        finally:
+            con.close()
+    except Exception as exc:  # artifacts are a report: never fail the run for them
+        get_run_logger().warning("artifact: could not read the catalog (%s)", exc)
+    reasons = "".join(f"| {k} | {v} |\n" for k, v in summary.quarantine_by_reason.items()) or "| - | 0 |\n"
+    feed_rows = "".join(f"| {s} | {f} | {n} |\n" for s, f, n in feeds) or "| - | - | 0 |\n"
+    partitions = ", ".join(summary.partitions_rewritten) or "none"
+    create_markdown_artifact(
+        key="newslake-run",
+        description=f"newslake run {summary.run_id}",
+        markdown=(
+            f"# newslake run `{summary.run_id}`: {summary.status}\n\n"
+            f"| files seen | new | changed | unchanged | deleted | rows written | rows deleted | quarantined | seconds |\n"
+            f"|---|---|---|---|---|---|---|---|---|\n"
+            f"| {summary.files_seen} | {summary.files_new} | {summary.files_changed} | {summary.files_unchanged} "
+            f"| {summary.files_deleted} | {summary.rows_written} | {summary.rows_deleted} | {summary.quarantined} "
+            f"| {summary.seconds:.2f} |\n\n"
+            f"## Rows per feed (whole lake)\n\n| source | feed | articles |\n|---|---|---|\n{feed_rows}\n"
+            f"## Quarantined by this run, by reason\n\n| reason | files |\n|---|---|\n{reasons}\n"
+            f"## Partitions rewritten\n\n{partitions}\n"
+        ),
+    )
+    create_table_artifact(
+        key="newslake-run-counts",
+        table=[
+            {
+                k: v
+                for k, v in summary.run_row(dt.datetime.now(dt.UTC)).items()
+                if k not in ("started_at", "finished_at")
+            }
+        ],
+        description="Counts of the run",
+    )
+
+
+@flow(name="newslake-etl", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
 def etl(settings: Settings) -> dict[str, Any]:
     """Load the source archive into the lake incrementally and publish the DuckDB catalog."""
     logger = get_run_logger()
@@ -61,4 +140,10 @@ def etl(settings: Settings) -> dict[str, Any]:
         publish=publish_task,
         log=logger.info,
     )
-    return run_pipeline(settings, stages).as_dict()
+    try:
+        summary = run_pipeline(settings, stages)
+    except RunRejected as exc:
+        _publish_artifacts(exc.summary, settings)
+        raise
+    _publish_artifacts(summary, settings)
+    return summary.as_dict()

@@ -42,10 +42,6 @@ PROCESSED_SCHEMA = pl.Schema(
 )
 
 
-class RunRejected(RuntimeError):
-    """Too many bad files: the quarantine was recorded, nothing was loaded."""
-
-
 BatchRows = list[tuple[str, int, int, str | None]]
 
 
@@ -101,6 +97,14 @@ class RunSummary:
             "partitions_rewritten": len(self.partitions_rewritten),
             "seconds": self.seconds,
         }
+
+
+class RunRejected(RuntimeError):
+    """Too many bad files: the quarantine was recorded, nothing was loaded."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(summary.message or "run rejected")
+        self.summary = summary
 
 
 def new_run_id(now: dt.datetime) -> str:
@@ -262,5 +266,5 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             f"in {summary.seconds:.2f}s"
         )
     if summary.status == "rejected":
-        raise RunRejected(summary.message or "run rejected")
+        raise RunRejected(summary)
     return summary

@@ -1,0 +1,92 @@
+"""Scheduled runs on a real `prefect server start` on loopback, and overlap prevention."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from flows.sample import write_sample
+from tests.conftest import ROOT
+from tests.servers import BIN, flow_runs, prefect_env, prefect_server, stop, wait_for_deployment
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    with prefect_server(home) as api:
+        yield api, home
+
+
+def _serve(api: str, home: Path, name: str, cron: str, source: Path, lake: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(BIN / "newslake"), "serve", "--cron", cron, "--name", name, "--source", str(source), "--lake", str(lake)],
+        cwd=ROOT, env=prefect_env(home, api), start_new_session=True,
+        stdout=open(home / f"serve-{name}.log", "wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _wait_states(api: str, deployment: str, want: int, timeout: float) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout
+    final = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+    while time.monotonic() < deadline:
+        runs = [r for r in flow_runs(api, deployment) if r["state_type"] in final]
+        if len(runs) >= want:
+            return runs
+        time.sleep(1)
+    raise TimeoutError(f"fewer than {want} finished runs: {flow_runs(api, deployment)}")
+
+
+def test_serve_runs_on_schedule_and_loads_the_lake(server: tuple[str, Path], tmp_path: Path) -> None:
+    api, home = server
+    write_sample(tmp_path / "src", 60)
+    lake = tmp_path / "lake"
+    proc = _serve(api, home, "every-minute", "* * * * *", tmp_path / "src", lake)
+    try:
+        deployment = wait_for_deployment(api, "newslake-etl", "every-minute")
+        runs = _wait_states(api, deployment, 1, timeout=180)
+    finally:
+        stop(proc, signal.SIGINT)
+    assert runs[0]["state_type"] == "COMPLETED", runs[0]
+    assert list((lake / "articles").rglob("*.parquet"))
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM articles").fetchall() == [(60,)]
+        assert con.execute("SELECT status FROM runs").fetchall()[0][0] == "succeeded"
+    finally:
+        con.close()
+    artifacts = httpx.post(f"{api}/artifacts/filter", json={}, timeout=10).json()
+    assert {"newslake-run", "newslake-run-counts"} <= {a["key"] for a in artifacts}
+
+
+def test_an_overlapping_run_is_cancelled(server: tuple[str, Path], tmp_path: Path) -> None:
+    api, home = server
+    write_sample(tmp_path / "src", 1500)
+    proc = _serve(api, home, "overlap", "0 0 1 1 *", tmp_path / "src", tmp_path / "lake")
+    try:
+        deployment = wait_for_deployment(api, "newslake-etl", "overlap")
+        for _ in range(2):
+            httpx.post(
+                f"{api}/deployments/{deployment}/create_flow_run", json={}, timeout=10
+            ).raise_for_status()
+        runs = _wait_states(api, deployment, 2, timeout=180)
+    finally:
+        stop(proc, signal.SIGINT)
+    assert sorted(r["state_type"] for r in runs) == ["CANCELLED", "COMPLETED"], runs
+
+
+def test_serve_without_a_server_says_what_to_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(BIN / "newslake"), "serve", "--cron", "* * * * *", "--source", str(tmp_path)],
+        env=prefect_env(tmp_path), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "prefect server start" in done.stderr
