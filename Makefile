@@ -35,7 +35,9 @@ lint: setup
 docs: setup
 	$(RUN)/python -m warehouse.dictionary > docs/data-dictionary.md
 
-bench: setup
+bench: $(UV)
+	$(UV) sync --frozen --quiet --group bench
+	rm -f $(STAMP)
 	$(RUN)/python -m benchmarks.run $(ARGS)
 
 clean:

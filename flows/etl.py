@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from prefect import Task, flow, get_run_logger, task
@@ -18,6 +18,7 @@ from flows.pipeline import (
     Stages,
     loaded_changes,
     planned_run,
+    process_pool,
     run_pipeline,
     transformed_batch,
 )
@@ -66,9 +67,7 @@ def transform_batch(job: BatchJob) -> dict[str, int]:
 
 def _batches_as_tasks(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
     global _POOL
-    _POOL = (
-        ProcessPoolExecutor(max_workers=min(workers, len(jobs))) if workers > 1 and len(jobs) > 1 else None
-    )
+    _POOL = process_pool(min(workers, len(jobs))) if workers > 1 and len(jobs) > 1 else None
     try:
         futures = [transform_batch.submit(job) for job in jobs]
         return [f.result() for f in futures]

@@ -7,6 +7,7 @@ quickly and lets the flow choose how batches run (process pool, Dask, inline).
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import secrets
 import shutil
 import time
@@ -188,11 +189,17 @@ def batch_jobs(
     ]
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Workers forked from a clean server process: forking this one (Polars, Prefect and their
+    threads) can deadlock the children."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
 def batches_in_processes(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
     """Run batch jobs on a local process pool (inline when one worker or one batch suffices)."""
     if workers <= 1 or len(jobs) <= 1:
         return [transformed_batch(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    with process_pool(min(workers, len(jobs))) as pool:
         return list(pool.map(transformed_batch, jobs))
 
 

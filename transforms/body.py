@@ -36,6 +36,7 @@ _SKIP_TAGS = frozenset(
      "link", "object", "embed", "video", "audio", "textarea", "select"}
 )  # fmt: skip
 _VIDEO_TAGS = frozenset({"video", "iframe", "embed", "object"})
+_MEDIA_TAGS = _VIDEO_TAGS | {"img", "a", "table"}
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "h1", "h2",
      "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "figure",
@@ -101,13 +102,6 @@ def editor_of(line: str) -> tuple[str | None, str | None]:
     if coded:
         return coded.group(1) or None, coded.group(2).upper()
     return credit or None, None
-
-
-def _classes(tag: Tag) -> list[str]:
-    value = tag.attrs.get("class")
-    if value is None:
-        return []
-    return value if isinstance(value, list) else str(value).split()
 
 
 def _is_hidden(tag: Tag) -> bool:
@@ -180,21 +174,26 @@ class _Collector:
             if not isinstance(node, Tag):
                 continue  # comments, CDATA, doctype, processing instructions
             name = node.name
-            self.media(node)
+            if name in _MEDIA_TAGS:
+                self.media(node)
             if name in _SKIP_TAGS:
                 continue
-            classes = _classes(node)
-            if classes:
-                if _PROMO_CLASSES.intersection(classes):
+            attrs = node.attrs
+            if attrs:
+                classes = attrs.get("class")
+                if classes:
+                    if isinstance(classes, str):
+                        classes = classes.split()
+                    if _PROMO_CLASSES.intersection(classes):
+                        continue
+                    if _EDITOR_CLASS in classes:
+                        self.flush()
+                        self.body.editor, self.body.editor_code = editor_of(node.get_text())
+                        continue
+                    if not self.body.has_video and any("video" in c.lower() for c in classes):
+                        self.body.has_video = True
+                if _is_hidden(node):
                     continue
-                if _EDITOR_CLASS in classes:
-                    self.flush()
-                    self.body.editor, self.body.editor_code = editor_of(node.get_text())
-                    continue
-                if not self.body.has_video and any("video" in c.lower() for c in classes):
-                    self.body.has_video = True
-            if _is_hidden(node):
-                continue
             if name == "br":
                 self.flush()
             elif name == "tr":

@@ -16,7 +16,7 @@ def clean_text(value: str) -> str:
     if "&" in value:
         value = html.unescape(value)
     value = _WHITESPACE.sub(" ", value).strip(_INDENT)
-    if not value.isascii():
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     return value
 

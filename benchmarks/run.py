@@ -1,0 +1,219 @@
+"""`make bench`: newslake against its baselines, measured in the same run on the same files.
+
+    python -m benchmarks.run [--sizes 10000,100000] [--out bench-results]
+
+For each size N: generate N synthetic articles (the sample generator), then measure
+- the parse-only ceiling and a trafilatura loop (both on all cores),
+- a full newslake run (no Prefect, all cores): articles/s and peak RSS of the process tree,
+- a no-op rerun, an incremental run with 1% of the files changed,
+- a dashboard query's latency and the files a year/month-filtered query reads (EXPLAIN ANALYZE),
+- for the largest N, an empty Prefect flow against a no-op rerun through the Prefect flow.
+Results are ratios against the baselines of the same run; a table is printed and JSON written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psutil
+
+from benchmarks.baselines import ceiling_batch, trafilatura_batch
+from flows.pipeline import run_pipeline
+from flows.sample import sample_articles
+from flows.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD_SQL = (
+    "SELECT date, source, feed, articles, avg_chars FROM daily_feed_stats "
+    "WHERE date >= DATE '2021-06-01' ORDER BY date, source, feed"
+)
+
+
+class PeakRss:
+    """Samples the summed RSS of this process and its children every 20 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _corpus(folder: Path, n: int) -> list[str]:
+    marker = folder / f".complete-{n}"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name, data in sample_articles(n, seed=42):
+            (folder / name).write_bytes(data)
+        marker.touch()
+    return sorted(str(p) for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _on_all_cores(fn: Callable[[list[str]], int], paths: list[str], cores: int) -> float:
+    chunks = [paths[i : i + 500] for i in range(0, len(paths), 500)]
+    ctx = multiprocessing.get_context("forkserver")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(cores, mp_context=ctx) as pool:
+        list(pool.map(fn, chunks))
+    return time.perf_counter() - start
+
+
+def _explain_partition_files(catalog: Path) -> dict[str, Any]:
+    con = duckdb.connect(str(catalog), read_only=True)
+    try:
+        year, month = con.execute(
+            "SELECT year, month FROM articles WHERE year IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC LIMIT 1"
+        ).fetchall()[0]
+        state = json.loads((catalog.parent / "_state.json").read_text())
+        plan = con.execute(
+            f"EXPLAIN ANALYZE SELECT count(*) FROM articles WHERE year = {year} AND month = {month}"
+        ).fetchall()
+        text = "\n".join(str(row[-1]) for row in plan)
+        match = re.search(r"Total Files Read:\s*(\d+)", text)
+        latencies = []
+        for _ in range(7):
+            latencies.append(_timed(lambda: con.execute(DASHBOARD_SQL).fetchall()))
+        return {
+            "filtered_partition": f"{year}-{month:02d}",
+            "files_read_for_one_partition": int(match.group(1)) if match else None,
+            "partition_files_in_lake": len(state["partitions"]),
+            "dashboard_query_ms_median": round(statistics.median(latencies) * 1000, 1),
+            "explain_excerpt": [ln for ln in text.splitlines() if "Files" in ln or "File Filters" in ln][:6],
+        }
+    finally:
+        con.close()
+
+
+def _prefect_overhead(source: Path, lake: Path) -> dict[str, float]:
+    """An empty Prefect flow against a no-op rerun through the newslake-etl flow (same server mode)."""
+    env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL"}  # fmt: skip
+    empty = "from prefect import flow\n@flow\ndef empty():\n    return 1\nempty()\n"
+    run = [sys.executable, "-m", "flows.cli", "run", "--quiet", "--source", str(source), "--lake", str(lake)]
+    t_empty = min(_timed(lambda: subprocess.run([sys.executable, "-c", empty], env=env, check=True,
+                                                capture_output=True)) for _ in range(2))  # fmt: skip
+    t_noop = min(
+        _timed(lambda: subprocess.run(run, env=env, check=True, cwd=ROOT, capture_output=True))
+        for _ in range(2)
+    )
+    return {"empty_prefect_flow_s": round(t_empty, 2), "noop_rerun_via_prefect_s": round(t_noop, 2),
+            "noop_minus_empty_s": round(t_noop - t_empty, 2)}  # fmt: skip
+
+
+def measure(n: int, work: Path, cores: int, prefect: bool) -> dict[str, Any]:
+    source, lake = work / f"corpus-{n}", work / f"lake-{n}"
+    paths = _corpus(source, n)
+    shutil.rmtree(lake, ignore_errors=True)
+    result: dict[str, Any] = {"articles": n}
+
+    t_ceiling = _on_all_cores(ceiling_batch, paths, cores)
+    t_trafilatura = _on_all_cores(trafilatura_batch, paths, cores)
+    settings = Settings(source=source, lake=lake, workers=cores, batch_size=1000)
+    with PeakRss() as rss:
+        t_full = _timed(lambda: run_pipeline(settings))
+    result.update(
+        ceiling_articles_per_s=round(n / t_ceiling),
+        trafilatura_articles_per_s=round(n / t_trafilatura),
+        full_run_articles_per_s=round(n / t_full),
+        full_run_s=round(t_full, 2),
+        ratio_vs_ceiling=round(t_ceiling / t_full, 2),
+        ratio_vs_trafilatura=round(t_trafilatura / t_full, 2),
+        peak_rss_mb=round(rss.peak / 2**20),
+    )
+    result["noop_rerun_s"] = round(_timed(lambda: run_pipeline(settings)), 2)
+    for path in paths[:: max(1, n // (n // 100 or 1))][: max(1, n // 100)]:
+        data = Path(path).read_bytes()
+        Path(path).write_bytes(data.replace(b"title: ", b"title: 1% ", 1))
+    result["incremental_1pct_s"] = round(_timed(lambda: run_pipeline(settings)), 2)
+    result.update(_explain_partition_files(settings.catalog_path))
+    if prefect:
+        result.update(_prefect_overhead(source, lake))
+    for path in paths[:: max(1, n // (n // 100 or 1))][: max(1, n // 100)]:
+        data = Path(path).read_bytes()
+        Path(path).write_bytes(data.replace(b"title: 1% ", b"title: ", 1))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "data" / "bench", help="where corpora and lakes go"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the JSON goes")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    machine = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": cores,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    results = [measure(n, args.work, cores, prefect=(n == max(sizes))) for n in sizes]
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        large["peak_rss_vs_smallest"] = round(large["peak_rss_mb"] / max(small["peak_rss_mb"], 1), 2)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": machine,
+        "results": results,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    (args.out / "bench.json").write_text(json.dumps(report, indent=1))
+    keys = [k for k in results[0] if k not in ("explain_excerpt",)]
+    width = max(len(k) for k in keys)
+    print(f"machine: {machine}")
+    print(f"{'':{width}}  " + "  ".join(f"{r['articles']:>12}" for r in results))
+    for key in keys + [k for k in results[-1] if k not in keys and k != "explain_excerpt"]:
+        print(f"{key:{width}}  " + "  ".join(f"{r.get(key, ''):>12}" for r in results))
+    print(f"EXPLAIN ANALYZE ({results[-1]['filtered_partition']}): {results[-1]['explain_excerpt']}")
+    print(f"wrote {args.out / 'bench.json'}")
+
+
+if __name__ == "__main__":
+    main()
