@@ -46,13 +46,17 @@ def _quiet_prefect(console_level: str = "CRITICAL") -> None:
 @app.command()
 def run(
     source: Annotated[
-        Path | None,
-        typer.Option(help="Folder of raw article files (default: generated sample in data/sample)."),
+        str | None,
+        typer.Option(help="Folder or s3://bucket/prefix of raw article files (default: generated sample)."),
     ] = None,
-    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
+    lake: Annotated[str, typer.Option(help="Lake root: folder or s3://bucket/prefix.")] = "data/lake",
     tz: Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")] = "Asia/Shanghai",
     catalog: Annotated[
-        Path | None, typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb).")
+        Path | None,
+        typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb; required for S3)."),
+    ] = None,
+    dask_address: Annotated[
+        str | None, typer.Option(help="tcp://host:port of a Dask scheduler to run the transform tasks on.")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Files per transform task.")] = 500,
     workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
@@ -74,11 +78,12 @@ def run(
 
     from flows.sample import write_sample
     from flows.settings import Settings
+    from warehouse.storage import is_remote
 
     if source is None:
-        source = Path("data/sample")
-        write_sample(source, SAMPLE_SIZE)
-    if not source.is_dir():
+        source = "data/sample"
+        write_sample(Path(source), SAMPLE_SIZE)
+    if not is_remote(source) and not Path(source).is_dir():
         _fail(f"source {source} is not a folder")
     try:
         settings = Settings(
@@ -86,6 +91,7 @@ def run(
             workers=workers or (os.cpu_count() or 1), max_file_bytes=max_file_bytes,
             max_bad_ratio=max_bad_ratio, full_refresh=full_refresh,
             allow_mass_delete=allow_mass_delete, lock_timeout=lock_timeout,
+            dask_address=dask_address, storage_options=_storage_options(),
         )  # fmt: skip
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
@@ -99,15 +105,26 @@ def run(
         _fail(summary.get("message") or summary["status"])
 
 
+def _storage_options() -> dict[str, Any]:
+    """fsspec options from the standard AWS environment; only the entry point reads it."""
+    options: dict[str, Any] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    if endpoint:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    if os.environ.get("AWS_REGION"):
+        options.setdefault("client_kwargs", {})["region_name"] = os.environ["AWS_REGION"]
+    return options
+
+
 def _run_flow(settings: Any) -> dict[str, Any]:
-    from flows.etl import etl
+    from flows.etl import run_etl
     from flows.pipeline import RunRejected
     from warehouse.load import MassDeleteRefused
     from warehouse.lock import LakeBusy
     from warehouse.validation import ContractViolation
 
     try:
-        return etl(settings)
+        return run_etl(settings)
     except (MassDeleteRefused, RunRejected, LakeBusy, ContractViolation, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except Exception as exc:  # the last line of defence: one line, never a traceback
@@ -127,7 +144,7 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
         + (f" {summary['quarantine_by_reason']}" if summary["quarantine_by_reason"] else "")
         + f"\n  partitions written {len(summary['partitions_rewritten'])}"
     )
-    con = connect_read_only(settings.catalog_path)
+    con = connect_read_only(settings.catalog_path, settings.storage_options)
     try:
         total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
         typer.echo(f"  catalog {settings.catalog_path} ({total} articles)")
@@ -220,7 +237,7 @@ def query(
 
     path = (catalog or lake / "warehouse.duckdb").resolve()
     try:
-        con = connect_read_only(path)
+        con = connect_read_only(path, _storage_options())
     except (FileNotFoundError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0])
         return

@@ -65,9 +65,11 @@ def transform_batch(job: BatchJob) -> dict[str, int]:
     return transformed_batch(job)
 
 
-def _batches_as_tasks(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
+def _batches_as_tasks(
+    jobs: Sequence[BatchJob], workers: int, local_pool: bool = True
+) -> list[dict[str, int]]:
     global _POOL
-    _POOL = process_pool(min(workers, len(jobs))) if workers > 1 and len(jobs) > 1 else None
+    _POOL = process_pool(min(workers, len(jobs))) if local_pool and workers > 1 and len(jobs) > 1 else None
     try:
         futures = [transform_batch.submit(job) for job in jobs]
         return [f.result() for f in futures]
@@ -130,11 +132,16 @@ def _publish_artifacts(summary: RunSummary, settings: Settings) -> None:
 
 @flow(name="newslake-etl", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
 def etl(settings: Settings) -> dict[str, Any]:
-    """Load the source archive into the lake incrementally and publish the DuckDB catalog."""
+    """Load the source archive into the lake incrementally and publish the DuckDB catalog.
+
+    With settings.dask_address, run_etl() runs this flow with a DaskTaskRunner on that cluster:
+    the batch tasks run on its workers; extract, load and publish stay in the flow's process.
+    """
     logger = get_run_logger()
+    on_dask = settings.dask_address is not None
     stages = Stages(
         extract=extract_task,
-        transform=_batches_as_tasks,
+        transform=lambda jobs, workers: _batches_as_tasks(jobs, workers, local_pool=not on_dask),
         load=load_task,
         publish=publish_task,
         log=logger.info,
@@ -146,3 +153,12 @@ def etl(settings: Settings) -> dict[str, Any]:
         raise
     _publish_artifacts(summary, settings)
     return summary.as_dict()
+
+
+def run_etl(settings: Settings) -> dict[str, Any]:
+    """Run the flow locally, or with its batch tasks on an existing Dask cluster."""
+    if settings.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return etl.with_options(task_runner=DaskTaskRunner(address=settings.dask_address))(settings)
+    return etl(settings)

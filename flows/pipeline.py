@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import secrets
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from flows.settings import Settings
-from flows.source import listed_files, read_raw_file
+from flows.source import Source
 from transforms.article import ParseOptions
 from transforms.batch import parsed_batch
 from transforms.schema import ARTICLES, QUARANTINE
@@ -30,7 +29,7 @@ from warehouse.layout import STAGING_DIR, checked_run_id
 from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
-from warehouse.storage import Storage
+from warehouse.storage import Storage, is_remote
 
 PROCESSED_SCHEMA = pl.Schema(
     {
@@ -53,11 +52,13 @@ class BatchJob:
     index: int
     rows: BatchRows
     source: str
-    staging: str
+    lake: str
+    staging: str  # folder relative to the lake root
     run_id: str
     now: dt.datetime
     tz: str
     max_file_bytes: int
+    storage_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,25 +114,24 @@ def new_run_id(now: dt.datetime) -> str:
 
 
 def transformed_batch(job: BatchJob) -> dict[str, int]:
-    """Read and parse one batch of files; write its frames to the run's staging folder."""
-    root = Path(job.source)
+    """Read and parse one batch of files; write its frames to the run's staging folder in the lake."""
+    source = Source(job.source, job.storage_options)
+    storage = Storage(job.lake, job.storage_options)
     options = ParseOptions(timezone=job.tz, run_id=job.run_id, now=job.now)
     processed: list[tuple[str, int, int, str | None, bool]] = []
     raws = []
     for rel, size, mtime, known_sha in job.rows:
-        raw = read_raw_file(root, rel, size, job.max_file_bytes)
+        raw = source.raw_file(rel, size, job.max_file_bytes)
         touched = known_sha is not None and raw.sha256 == known_sha
         processed.append((rel, raw.size_bytes, mtime, raw.sha256, touched))
         if not touched:
             raws.append(raw)
     batch = parsed_batch(raws, options)
-    out = Path(job.staging)
     name = f"{job.index:06d}.parquet"
-    batch.articles.write_parquet(out / f"articles-{name}", compression="lz4")
-    batch.quarantine.write_parquet(out / f"quarantine-{name}", compression="lz4")
-    pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row").write_parquet(
-        out / f"processed-{name}", compression="lz4"
-    )
+    storage.write_frame(batch.articles, f"{job.staging}/articles-{name}", compression="lz4")
+    storage.write_frame(batch.quarantine, f"{job.staging}/quarantine-{name}", compression="lz4")
+    processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
+    storage.write_frame(processed_frame, f"{job.staging}/processed-{name}", compression="lz4")
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,
@@ -141,16 +141,18 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
 
 def planned_run(settings: Settings, writer: LakeWriter) -> Plan:
     """List the source and compare it with the manifest; only what may have changed is planned."""
-    listing = listing_frame(listed_files(settings.source, settings.patterns))
+    listing = listing_frame(Source(settings.source, settings.storage_options).listed(settings.patterns))
     return planned_changes(listing, writer.manifest(), settings.full_refresh)
 
 
 def loaded_changes(
-    writer: LakeWriter, plan: Plan, staging: Path, settings: Settings, run_id: str, now: dt.datetime
+    writer: LakeWriter, plan: Plan, staging: str, settings: Settings, run_id: str, now: dt.datetime
 ) -> LoadResult:
+    staged = writer.storage.files_under(staging)
+
     def read_all(prefix: str, empty: pl.DataFrame) -> pl.DataFrame:
-        files = sorted(staging.glob(f"{prefix}-*.parquet"))
-        return pl.concat([pl.read_parquet(f) for f in files]) if files else empty
+        files = [f for f in staged if f.rsplit("/", 1)[-1].startswith(f"{prefix}-")]
+        return pl.concat([writer.storage.read_frame(f) for f in files]) if files else empty
 
     changes = RunChanges(
         articles=read_all("articles", ARTICLES.empty_frame()),
@@ -167,9 +169,7 @@ def loaded_changes(
     return writer.prepare(changes, options, now)
 
 
-def batch_jobs(
-    plan: Plan, settings: Settings, staging: Path, run_id: str, now: dt.datetime
-) -> list[BatchJob]:
+def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: dt.datetime) -> list[BatchJob]:
     rows: BatchRows = list(
         plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
     )
@@ -178,12 +178,14 @@ def batch_jobs(
         BatchJob(
             index=i // size,
             rows=rows[i : i + size],
-            source=str(settings.source.resolve()),
-            staging=str(staging),
+            source=settings.source if is_remote(settings.source) else str(Path(settings.source).resolve()),
+            lake=settings.lake if is_remote(settings.lake) else str(Path(settings.lake).resolve()),
+            staging=staging,
             run_id=run_id,
             now=now,
             tz=settings.tz,
             max_file_bytes=settings.max_file_bytes,
+            storage_options=settings.storage_options,
         )
         for i in range(0, len(rows), size)
     ]
@@ -209,7 +211,7 @@ class Stages:
 
     extract: Callable[[Settings, LakeWriter], Plan] = planned_run
     transform: Callable[[Sequence[BatchJob], int], list[dict[str, int]]] = batches_in_processes
-    load: Callable[[LakeWriter, Plan, Path, Settings, str, dt.datetime], LoadResult] = loaded_changes
+    load: Callable[[LakeWriter, Plan, str, Settings, str, dt.datetime], LoadResult] = loaded_changes
     publish: Callable[[Storage, LakeState, Path], None] = publish_catalog
     log: Callable[[str], None] = lambda _message: None
 
@@ -221,14 +223,11 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(now))
-    settings.lake.mkdir(parents=True, exist_ok=True)
-    storage = Storage(settings.lake)
+    storage = Storage(settings.lake, settings.storage_options)
     writer = LakeWriter(storage)
-    with lake_lock(settings.lake, settings.lock_timeout):
-        staging_root = storage.path(STAGING_DIR)
-        shutil.rmtree(staging_root, ignore_errors=True)  # leftovers of a killed run
-        staging = staging_root / summary.run_id
-        staging.mkdir(parents=True)
+    with lake_lock(settings.lock_path, settings.lock_timeout):
+        storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
+        staging = f"{STAGING_DIR}/{summary.run_id}"
         try:
             plan = stages.extract(settings, writer)
             jobs = batch_jobs(plan, settings, staging, summary.run_id, now)
@@ -266,7 +265,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.seconds = round(time.perf_counter() - started, 3)
             state = writer.commit(summary.run_row(now), settings.retain_seconds)
             stages.publish(storage, state, settings.catalog_path)
-            shutil.rmtree(staging_root, ignore_errors=True)
+            storage.delete_tree(STAGING_DIR)
         say(
             f"load: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
             f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "

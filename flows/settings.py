@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from warehouse.storage import is_remote
 
 DEFAULT_SOURCE = Path("data/sample")
 DEFAULT_LAKE = Path("data/lake")
@@ -17,9 +20,15 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: Path = Field(DEFAULT_SOURCE, description="Folder of raw article files.")
-    lake: Path = Field(DEFAULT_LAKE, description="Lake root: Parquet datasets and the catalog.")
-    catalog: Path | None = Field(None, description="DuckDB catalog file; default LAKE/warehouse.duckdb.")
+    source: str = Field(
+        str(DEFAULT_SOURCE), description="Folder of raw article files, or s3://bucket/prefix."
+    )
+    lake: str = Field(
+        str(DEFAULT_LAKE), description="Lake root (folder or s3://bucket/prefix): Parquet and manifest."
+    )
+    catalog: Path | None = Field(
+        None, description="DuckDB catalog file; default LAKE/warehouse.duckdb (required for S3)."
+    )
     tz: str = Field("Asia/Shanghai", description="Time zone of naive front-matter dates.")
     patterns: tuple[str, ...] = Field(("*.md", "*.markdown", "*.txt"), description="File name globs to load.")
     batch_size: int = Field(500, ge=1, le=100_000, description="Files per transform task.")
@@ -36,6 +45,23 @@ class Settings(BaseModel):
     retain_seconds: float = Field(
         3600.0, ge=0.0, description="Grace period before superseded files are deleted."
     )
+    dask_address: str | None = Field(
+        None, description="tcp://host:port of a Dask scheduler for the transform tasks."
+    )
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec options for s3:// sources and lakes (endpoint, region)."
+    )
+
+    @field_validator("source", "lake", mode="before")
+    @classmethod
+    def _location(cls, value: object) -> str:
+        return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+
+    @model_validator(mode="after")
+    def _remote_lake_needs_a_catalog(self) -> Settings:
+        if is_remote(self.lake) and self.catalog is None:
+            raise ValueError("a remote --lake needs a local --catalog PATH (DuckDB files cannot live on S3)")
+        return self
 
     @field_validator("tz")
     @classmethod
@@ -48,4 +74,11 @@ class Settings(BaseModel):
 
     @property
     def catalog_path(self) -> Path:
-        return (self.catalog or self.lake / "warehouse.duckdb").resolve()
+        return (self.catalog or Path(self.lake) / "warehouse.duckdb").resolve()
+
+    @property
+    def lock_path(self) -> Path:
+        """The writer lock: in a local lake, beside the catalog for a remote one (S3 has no locks)."""
+        if is_remote(self.lake):
+            return self.catalog_path.with_name(self.catalog_path.name + ".lock")
+        return Path(self.lake).resolve() / ".lock"

@@ -13,7 +13,7 @@ from flows.settings import Settings
 VOLATILE = {"run_id", "ingested_at", "seen_at"}
 
 
-def run(source: Path, lake: Path, **overrides: object) -> RunSummary:
+def run(source: Path | str, lake: Path | str, **overrides: object) -> RunSummary:
     options: dict[str, object] = {"workers": 1, "batch_size": 7, "retain_seconds": 0.0}
     options.update(overrides)
     return run_pipeline(Settings(source=source, lake=lake, **options))  # type: ignore[arg-type]

@@ -93,3 +93,72 @@ def wait_for_deployment(api: str, flow: str, name: str, timeout: float = 60) -> 
             return str(response.json()["id"])
         time.sleep(0.5)
     raise TimeoutError(f"deployment {flow}/{name} did not appear")
+
+
+@contextmanager
+def moto_s3(home: Path) -> Iterator[str]:
+    """moto's S3-compatible server on a free loopback port; yields the endpoint URL."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = open(home / "moto.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_http(f"{endpoint}/moto-api/", proc, "moto_server")
+        yield endpoint
+    finally:
+        stop(proc)
+        log.close()
+
+
+@contextmanager
+def dask_cluster(home: Path, workers: int = 2) -> Iterator[str]:
+    """A Dask scheduler and worker processes on loopback; yields the scheduler address."""
+    port, dashboard = free_port(), free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(home / "dask.log", "wb")  # noqa: SIM115 - closed below
+    scheduler = subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--dashboard-address", f"127.0.0.1:{dashboard}"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(BIN / "dask"), "worker", address, "--nworkers", str(workers), "--nthreads", "1",
+         "--host", "127.0.0.1", "--no-dashboard", "--local-directory", str(home / "dask-worker")],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
+    )  # fmt: skip
+    try:
+        from distributed import Client
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with Client(address, timeout=5) as client:
+                    if len(client.scheduler_info()["workers"]) >= workers:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dask cluster not ready: {(home / 'dask.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield address
+    finally:
+        stop(worker)
+        stop(scheduler)
+        log.close()
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} did not answer at {url}") from None
+            time.sleep(0.3)

@@ -180,10 +180,9 @@ class _Collector:
                 continue
             attrs = node.attrs
             if attrs:
-                classes = attrs.get("class")
-                if classes:
-                    if isinstance(classes, str):
-                        classes = classes.split()
+                value = attrs.get("class")
+                if value:
+                    classes = value.split() if isinstance(value, str) else list(value)
                     if _PROMO_CLASSES.intersection(classes):
                         continue
                     if _EDITOR_CLASS in classes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -16,7 +17,7 @@ from polars._typing import PolarsDataType
 
 from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
 from warehouse.state import LakeState
-from warehouse.storage import Storage
+from warehouse.storage import Storage, is_remote
 
 _DUCKDB_TYPES: dict[PolarsDataType, str] = {
     pl.String: "VARCHAR",
@@ -73,6 +74,10 @@ def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]
         ("runs", _parquet_select(RUNS, [storage.uri(state.runs)] if state.runs else [])),
     ]
     statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]
+    # Readers need to know where the lake is to reach a remote one (see connect_read_only).
+    statements.append(
+        ("newslake_lake", f"CREATE VIEW newslake_lake AS SELECT {_quoted(storage.root)} AS lake_uri")
+    )
     for name, sql in mart_sql():
         statements.append((name, f"CREATE VIEW {name} AS {sql}"))
     return statements
@@ -97,6 +102,8 @@ def publish_catalog(storage: Storage, state: LakeState, catalog: Path) -> None:
         leftover.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
+        if storage.remote:
+            con.register_filesystem(storage.fs)
         for _, statement in view_statements(storage, state):
             con.execute(statement)
         con.execute("CHECKPOINT")
@@ -107,7 +114,23 @@ def publish_catalog(storage: Storage, state: LakeState, catalog: Path) -> None:
     os.replace(tmp, catalog)
 
 
-def connect_read_only(catalog: Path) -> duckdb.DuckDBPyConnection:
+def connect_read_only(
+    catalog: Path, storage_options: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the catalog read-only; for a remote lake, register its fsspec filesystem first
+    (DuckDB's httpfs extension is not bundled and cannot be downloaded here)."""
     if not catalog.exists():
         raise FileNotFoundError(f"no catalog at {catalog}: run `newslake run` first")
-    return duckdb.connect(str(catalog), read_only=True)
+    con = duckdb.connect(str(catalog), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'newslake_lake' AND NOT internal"
+        ).fetchall()
+        if rows[0][0]:
+            lake_uri = con.execute("SELECT lake_uri FROM newslake_lake").fetchall()[0][0]
+            if is_remote(lake_uri):
+                con.register_filesystem(Storage(lake_uri, storage_options).fs)
+    except Exception:
+        con.close()
+        raise
+    return con

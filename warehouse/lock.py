@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from warehouse.layout import LOCK_FILE
 
 
 class LakeBusy(RuntimeError):
@@ -17,10 +16,10 @@ class LakeBusy(RuntimeError):
 
 
 @contextmanager
-def lake_lock(lake: Path, timeout_s: float = 0.0) -> Iterator[None]:
-    """Hold the lake's writer lock; wait up to timeout_s for another run, then give up."""
-    lake.mkdir(parents=True, exist_ok=True)
-    path = lake / LOCK_FILE
+def lake_lock(path: Path, timeout_s: float = 0.0) -> Iterator[None]:
+    """Hold the lake's writer lock file; wait up to timeout_s for another run, then give up."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lake = path.parent
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout_s
     try:

@@ -1,13 +1,21 @@
-"""File operations on the lake root: atomic writes of immutable files, listing, clean-up."""
+"""File operations on the lake root, local or object storage (fsspec): immutable files, atomic commits.
+
+Locally a write goes to a temporary name, is fsynced and renamed. Object stores have no rename,
+but a single PUT is atomic: every data file gets a new, unique name, so it is never visible half
+written to anyone who finds it through the state; the state object itself is replaced by one PUT.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import fsspec
 import polars as pl
+from fsspec.implementations.local import LocalFileSystem
 
 from transforms.schema import Table
 
@@ -16,32 +24,52 @@ PARQUET_LEVEL = 6
 ROW_GROUP_ROWS = 50_000
 
 
+def is_remote(location: str | os.PathLike[str]) -> bool:
+    return "://" in str(location) and not str(location).startswith("file://")
+
+
 class Storage:
-    """A local lake root. Every write goes to a temporary name, is fsynced, then renamed."""
+    """A lake root: a local folder or an fsspec URL such as s3://bucket/prefix."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+    def __init__(self, root: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> None:
+        location = str(root)
+        self.remote = is_remote(location)
+        if self.remote:
+            self.fs, base = fsspec.core.url_to_fs(location, **(storage_options or {}))
+            self.protocol = location.split("://", 1)[0]
+            self.base = base.rstrip("/")
+        else:
+            self.fs = LocalFileSystem()
+            self.protocol = "file"
+            self.base = Path(location).resolve().as_posix()
+            Path(self.base).mkdir(parents=True, exist_ok=True)
 
-    def path(self, rel: str) -> Path:
-        target = (self.root / rel).resolve()
-        if target != self.root and self.root not in target.parents:
+    @property
+    def root(self) -> str:
+        return self.uri("")
+
+    def path(self, rel: str) -> str:
+        """Filesystem path of rel under the root; rel may never climb out of it."""
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if ".." in parts:
             raise ValueError(f"{rel!r} escapes the lake root")
-        return target
+        return "/".join([self.base, *parts]) if parts else self.base
 
     def uri(self, rel: str) -> str:
         """Absolute location of a file, as DuckDB and BI tools will open it."""
-        return self.path(rel).as_posix()
+        path = self.path(rel)
+        return f"{self.protocol}://{path}" if self.remote else path
 
     def exists(self, rel: str) -> bool:
-        return self.path(rel).exists()
+        return bool(self.fs.exists(self.path(rel)))
 
     def read_bytes_if_exists(self, rel: str) -> bytes | None:
         try:
-            return self.path(rel).read_bytes()
+            return bytes(self.fs.cat_file(self.path(rel)))
         except FileNotFoundError:
             return None
 
-    def _fsync_dir(self, folder: Path) -> None:
+    def _fsync_dir(self, folder: str) -> None:
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -50,47 +78,68 @@ class Storage:
 
     def write_bytes_atomic(self, rel: str, data: bytes) -> None:
         target = self.path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        if self.remote:
+            self.fs.pipe_file(target, data)
+            return
+        folder, name = target.rsplit("/", 1)
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{folder}/.{name}.{os.getpid()}.tmp"
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-        self._fsync_dir(target.parent)
+        self._fsync_dir(folder)
 
-    def write_parquet(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
-        """Write a frame with the table's file schema (partition keys stay in the path)."""
-        target = self.path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        frame.select(table.file_schema.names()).cast(table.file_schema).write_parquet(
-            tmp,
-            compression=PARQUET_COMPRESSION,
-            compression_level=PARQUET_LEVEL,
+    def write_frame(self, frame: pl.DataFrame, rel: str, compression: str = PARQUET_COMPRESSION) -> None:
+        buffer = io.BytesIO()
+        frame.write_parquet(
+            buffer,
+            compression=compression,  # type: ignore[arg-type]
+            compression_level=PARQUET_LEVEL if compression == PARQUET_COMPRESSION else None,
             statistics=True,
             row_group_size=ROW_GROUP_ROWS,
         )
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        self._fsync_dir(target.parent)
+        self.write_bytes_atomic(rel, buffer.getvalue())
+
+    def write_parquet(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
+        """Write a frame with the table's file schema (partition keys stay in the path)."""
+        self.write_frame(frame.select(table.file_schema.names()).cast(table.file_schema), rel)
+
+    def read_frame(self, rel: str) -> pl.DataFrame:
+        if self.remote:
+            return pl.read_parquet(io.BytesIO(self.fs.cat_file(self.path(rel))))
+        return pl.read_parquet(self.path(rel))
 
     def read_parquet(self, rel: str, table: Table) -> pl.DataFrame:
-        return pl.read_parquet(self.path(rel)).select(table.file_schema.names())
+        return self.read_frame(rel).select(table.file_schema.names())
+
+    def files_under(self, folder: str) -> list[str]:
+        """Paths of the files under folder, relative to the root, sorted."""
+        base = self.path(folder)
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return []
+        prefix = self.base + "/"
+        return sorted(f[len(prefix) :] if f.startswith(prefix) else f for f in found)
+
+    def delete_tree(self, folder: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self.path(folder), recursive=True)
 
     def delete_except(self, folders: tuple[str, ...], keep: set[str]) -> int:
-        """Delete every file under folders that is not in keep; remove emptied folders."""
+        """Delete every file under folders that is not in keep; remove emptied local folders."""
         removed = 0
         for folder in folders:
-            base = self.path(folder)
-            if not base.exists():
-                continue
-            for file in sorted(p for p in base.rglob("*") if p.is_file()):
-                if file.relative_to(self.root).as_posix() not in keep:
-                    file.unlink(missing_ok=True)
+            for rel in self.files_under(folder):
+                if rel not in keep:
+                    with contextlib.suppress(FileNotFoundError):
+                        self.fs.rm_file(self.path(rel))
                     removed += 1
-            for sub in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
-                with contextlib.suppress(OSError):
-                    sub.rmdir()  # only succeeds when empty
+            if not self.remote:
+                base = Path(self.path(folder))
+                for sub in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+                    with contextlib.suppress(OSError):
+                        sub.rmdir()  # only succeeds when empty
         return removed

@@ -10,7 +10,7 @@ import pytest
 
 from flows.pipeline import RunRejected
 from flows.sample import sample_article
-from flows.source import listed_files
+from flows.source import Source
 from tests.helpers import run, snapshot
 from warehouse.lock import LakeBusy, lake_lock
 from warehouse.validation import ContractViolation
@@ -126,7 +126,7 @@ def test_symlinks_never_read_outside_the_root_and_md_folders_are_skipped(tmp_pat
     (src / "link-in.md").symlink_to(src / "000001.md")
     (src / "folder.md").mkdir()
     (src / "linked-dir").symlink_to(tmp_path, target_is_directory=True)
-    names = [p for p, _, _ in listed_files(src, ("*.md",))]
+    names = [p for p, _, _ in Source(src).listed(("*.md",))]
     assert "folder.md" not in names and not any(n.startswith("linked-dir") for n in names)
     run(src, tmp_path / "lake")
     view = snapshot(tmp_path / "lake")
@@ -169,7 +169,7 @@ def test_a_contract_violation_writes_nothing(tmp_path: Path, monkeypatch: pytest
 
 def test_a_second_writer_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
     src = _source(tmp_path)
-    with lake_lock(tmp_path / "lake"), pytest.raises(LakeBusy, match="locked by pid"):
+    with lake_lock(tmp_path / "lake" / ".lock"), pytest.raises(LakeBusy, match="locked by pid"):
         run(src, tmp_path / "lake")
     run(src, tmp_path / "lake")
 
