@@ -96,7 +96,7 @@ def run(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
         return
-    summary = _run_flow(settings)
+    summary = _run_flow(settings, progress=not (quiet or as_json) and sys.stdout.isatty())
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
     elif not quiet:
@@ -116,7 +116,23 @@ def _storage_options() -> dict[str, Any]:
     return options
 
 
-def _run_flow(settings: Any) -> dict[str, Any]:
+def _run_flow(settings: Any, progress: bool = False) -> dict[str, Any]:
+    if progress:
+        from rich.progress import Progress
+
+        import flows.etl
+
+        with Progress(transient=True) as bar:
+            task_id = bar.add_task("transforming", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task_id, completed=done, total=total)
+
+            flows.etl.PROGRESS = advance
+            try:
+                return _run_flow(settings)
+            finally:
+                flows.etl.PROGRESS = None
     from flows.etl import run_etl
     from flows.pipeline import RunRejected
     from warehouse.load import MassDeleteRefused
@@ -272,6 +288,36 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputForm
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         Console(width=max(120, Console().width)).print(table)
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalog file (default LAKE/warehouse.duckdb).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Days shown in the per-day chart.")] = 60,
+) -> None:
+    """Write a self-contained, offline HTML dashboard of the lake."""
+    import datetime as dt
+
+    import duckdb
+
+    from warehouse.catalog import connect_read_only
+    from warehouse.report import report_data, report_html
+
+    path = (catalog or lake / "warehouse.duckdb").resolve()
+    try:
+        con = connect_read_only(path, _storage_options())
+        try:
+            data = report_data(con, days)
+        finally:
+            con.close()
+        out.write_text(report_html(data, dt.datetime.now(dt.UTC)), encoding="utf-8")
+    except (FileNotFoundError, duckdb.Error, OSError) as exc:
+        _fail(str(exc).splitlines()[0])
+    typer.echo(f"wrote {out} ({data.totals.get('articles', 0)} articles)")
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """The newslake-etl Prefect flow: extract → transform (a task per batch) → load → publish."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -28,6 +28,8 @@ from warehouse.catalog import connect_read_only, publish_catalog
 # The process pool that batch tasks hand their CPU work to while a local flow runs; on a
 # Dask worker it is None and the batch runs in the worker itself.
 _POOL: Executor | None = None
+# Set by the CLI when attached to a terminal: called with (batches done, batches) as they finish.
+PROGRESS: Callable[[int, int], None] | None = None
 
 _PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
@@ -72,7 +74,12 @@ def _batches_as_tasks(
     _POOL = process_pool(min(workers, len(jobs))) if local_pool and workers > 1 and len(jobs) > 1 else None
     try:
         futures = [transform_batch.submit(job) for job in jobs]
-        return [f.result() for f in futures]
+        results = []
+        for done, future in enumerate(futures, start=1):
+            results.append(future.result())
+            if PROGRESS is not None:
+                PROGRESS(done, len(futures))
+        return results
     finally:
         if _POOL is not None:
             _POOL.shutdown(cancel_futures=True)
@@ -160,5 +167,6 @@ def run_etl(settings: Settings) -> dict[str, Any]:
     if settings.dask_address:
         from prefect_dask import DaskTaskRunner
 
-        return etl.with_options(task_runner=DaskTaskRunner(address=settings.dask_address))(settings)
+        runner: Any = DaskTaskRunner(address=settings.dask_address)  # Prefect's generic type is invariant
+        return etl.with_options(task_runner=runner)(settings)
     return etl(settings)

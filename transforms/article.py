@@ -21,6 +21,7 @@ from transforms.fields import (
     title_of,
 )
 from transforms.frontmatter import front_matter
+from transforms.keywords import keywords_of
 from transforms.schema import PARSER_VERSION
 from transforms.text import cjk_char_count, language_of, latin_word_count, non_space_char_count
 from transforms.text import reading_minutes as reading_minutes_of
@@ -34,6 +35,7 @@ class ParseOptions:
     max_title_chars: int = MAX_TITLE_CHARS
     run_id: str = "adhoc"
     now: dt.datetime | None = None
+    with_keywords: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -119,6 +121,7 @@ def article_row(
         "paragraph_count": len(paragraphs),
         "image_count": len(body.image_urls),
         "reading_minutes": reading_minutes_of(cjk, words),
+        "keywords": keywords_of(f"{title or ''}\n{body_text}") if options.with_keywords else [],
         "language": language_of(f"{title or ''}\n{body_text}"),
         "title_length": len(title) if title else 0,
         "missing_date": published_at is None,

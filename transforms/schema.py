@@ -179,6 +179,12 @@ ARTICLES = Table(
             "Estimated reading time: 400 CJK characters or 200 words per minute.",
         ),
         _c(
+            "keywords",
+            STRINGS,
+            False,
+            "Top terms of title and opening text, best first (rjieba segmentation, jieba IDF weights).",
+        ),
+        _c(
             "language",
             pl.String(),
             False,

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-
 class LakeBusy(RuntimeError):
     pass
 
