@@ -9,7 +9,7 @@ RUN := $(VENV)/bin
 
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint docs bench clean
+.PHONY: setup run test lint docs bench clean chromium
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,8 +24,15 @@ setup: $(STAMP)
 run: setup
 	$(RUN)/newslake run $(ARGS)
 
-test: setup
+test: setup chromium
 	$(RUN)/pytest $(PYTEST_ARGS)
+
+# Debian's chromium renders the HTML report in a test; installed when missing and we are root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is not installed: the report rendering test will skip"; fi; }
 
 lint: setup
 	$(RUN)/ruff check .
