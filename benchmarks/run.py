@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from benchmarks.baselines import ceiling_batch, trafilatura_batch
 from flows.pipeline import run_pipeline
 from flows.sample import sample_articles
 from flows.settings import Settings
+from transforms.article import ParseOptions
+from transforms.batch import RawFile, parsed_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD_SQL = (
@@ -125,6 +128,22 @@ def _explain_partition_files(catalog: Path) -> dict[str, Any]:
         con.close()
 
 
+def _keyword_cost(paths: list[str]) -> dict[str, float]:
+    """Parse the same files in this process with and without keyword extraction."""
+    files = [RawFile(p, 0, None, Path(p).read_bytes()) for p in paths]
+    options = ParseOptions()
+    parsed_batch(files[:50], options)  # warm up: the IDF table and imports
+    with_kw = min(_timed(lambda: parsed_batch(files, options)) for _ in range(2))
+    without = min(
+        _timed(lambda: parsed_batch(files, replace(options, with_keywords=False))) for _ in range(2)
+    )
+    return {
+        "keywords_parse_ms_per_article": round(with_kw / len(files) * 1000, 3),
+        "no_keywords_parse_ms_per_article": round(without / len(files) * 1000, 3),
+        "keywords_throughput_cost": round(1 - without / with_kw, 2),
+    }
+
+
 def _prefect_overhead(source: Path, lake: Path) -> dict[str, float]:
     """An empty Prefect flow against a no-op rerun through the newslake-etl flow (same server mode)."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -167,6 +186,7 @@ def measure(n: int, work: Path, cores: int, prefect: bool) -> dict[str, Any]:
         Path(path).write_bytes(data.replace(b"title: ", b"title: 1% ", 1))
     result["incremental_1pct_s"] = round(_timed(lambda: run_pipeline(settings)), 2)
     result.update(_explain_partition_files(settings.catalog_path))
+    result.update(_keyword_cost(paths[:2000]))
     if prefect:
         result.update(_prefect_overhead(source, lake))
     for path in paths[:: max(1, n // (n // 100 or 1))][: max(1, n // 100)]:

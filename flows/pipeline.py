@@ -26,7 +26,7 @@ from transforms.schema import ARTICLES, QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
 from warehouse.layout import STAGING_DIR, checked_run_id
-from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
+from warehouse.load import ARTICLE_KEYS, LakeWriter, LoadOptions, LoadResult, RunChanges, partition_name_expr
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
 from warehouse.storage import Storage, is_remote
@@ -128,7 +128,10 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
             raws.append(raw)
     batch = parsed_batch(raws, options)
     name = f"{job.index:06d}.parquet"
-    storage.write_frame(batch.articles, f"{job.staging}/articles-{name}", compression="lz4")
+    # One staging file per partition, so the load can take one partition at a time.
+    for (partition,), rows in batch.articles.with_columns(_p=partition_name_expr()).group_by("_p"):
+        staged = f"{job.staging}/articles/{partition}/{name}"
+        storage.write_frame(rows.drop("_p"), staged, compression="lz4")
     storage.write_frame(batch.quarantine, f"{job.staging}/quarantine-{name}", compression="lz4")
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
     storage.write_frame(processed_frame, f"{job.staging}/processed-{name}", compression="lz4")
@@ -148,14 +151,27 @@ def planned_run(settings: Settings, writer: LakeWriter) -> Plan:
 def loaded_changes(
     writer: LakeWriter, plan: Plan, staging: str, settings: Settings, run_id: str, now: dt.datetime
 ) -> LoadResult:
-    staged = writer.storage.files_under(staging)
+    storage = writer.storage
+    staged = storage.files_under(staging)
 
-    def read_all(prefix: str, empty: pl.DataFrame) -> pl.DataFrame:
+    def read_all(prefix: str, empty: pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
         files = [f for f in staged if f.rsplit("/", 1)[-1].startswith(f"{prefix}-")]
-        return pl.concat([writer.storage.read_frame(f) for f in files]) if files else empty
+        return pl.concat([storage.read_frame(f, columns) for f in files]) if files else empty
 
+    article_files: dict[str, list[str]] = {}
+    for rel in staged:
+        parts = rel.split("/")
+        if len(parts) >= 3 and parts[-3] == "articles":
+            article_files.setdefault(parts[-2], []).append(rel)
+
+    def articles_in(partition: str) -> pl.DataFrame:
+        files = article_files.get(partition, [])
+        return pl.concat([storage.read_frame(f) for f in files]) if files else ARTICLES.empty_frame()
+
+    keys = [storage.read_frame(f, ARTICLE_KEYS) for files in article_files.values() for f in files]
     changes = RunChanges(
-        articles=read_all("articles", ARTICLES.empty_frame()),
+        article_keys=pl.concat(keys) if keys else ARTICLES.empty_frame().select(ARTICLE_KEYS),
+        articles_in=articles_in,
         quarantine=read_all("quarantine", QUARANTINE.empty_frame()),
         processed=read_all("processed", pl.DataFrame(schema=PROCESSED_SCHEMA)),
         deleted=plan.deleted,

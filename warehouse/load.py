@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -20,14 +21,37 @@ class MassDeleteRefused(RuntimeError):
     pass
 
 
+ARTICLE_KEYS = ["source_path", "article_id", "year", "month"]
+
+
 @dataclass
 class RunChanges:
-    """What the transform stage produced, in frames of the declared schemas."""
+    """What the transform stage produced, in frames of the declared schemas.
 
-    articles: pl.DataFrame  # parsed rows (ARTICLES)
+    Parsed rows are not held in memory as a whole: `article_keys` has the few columns needed to
+    resolve collisions for every parsed file, and `articles_in(partition)` returns the full rows
+    of one partition, so a load holds at most one partition at a time.
+    """
+
+    article_keys: pl.DataFrame  # ARTICLE_KEYS of every parsed row
+    articles_in: Callable[[str], pl.DataFrame]  # partition name -> its parsed rows (ARTICLES)
     quarantine: pl.DataFrame  # files that could not become rows (QUARANTINE)
     processed: pl.DataFrame  # every file read: source_path, size_bytes, mtime_ns, source_sha256, touched
     deleted: list[str]
+
+    @staticmethod
+    def of_frame(
+        articles: pl.DataFrame, quarantine: pl.DataFrame, processed: pl.DataFrame, deleted: list[str]
+    ) -> RunChanges:
+        """Changes from one in-memory frame of parsed rows (tests, small runs)."""
+        named = articles.with_columns(_partition=partition_name_expr())
+        return RunChanges(
+            article_keys=articles.select(ARTICLE_KEYS),
+            articles_in=lambda name: named.filter(pl.col("_partition") == name).drop("_partition"),
+            quarantine=quarantine,
+            processed=processed,
+            deleted=deleted,
+        )
 
 
 @dataclass
@@ -57,7 +81,7 @@ class _Collisions:
     demoted: list[str]  # old loaded paths that lost to a new file
 
 
-def _partition_name_expr() -> pl.Expr:
+def partition_name_expr() -> pl.Expr:
     return (
         pl.when(pl.col("year").is_null())
         .then(pl.lit("undated"))
@@ -164,7 +188,7 @@ class LakeWriter:
                 [old_quarantine.filter(~pl.col("source_path").is_in(bad["source_path"].to_list())), bad]
             )
             # The bad files enter the manifest, so that their records go when they are fixed or removed.
-            no_winners = ARTICLES.empty_frame().with_columns(_partition=pl.lit(None, pl.String()))
+            no_winners = ARTICLES.empty_frame().select(ARTICLE_KEYS)
             manifest = self._new_manifest(
                 old_manifest,
                 processed.filter(pl.col("source_path").is_in(bad["source_path"].to_list())),
@@ -184,12 +208,12 @@ class LakeWriter:
 
         staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
         kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
-        collisions = resolved_collisions(changes.articles, kept)
-        winners = validated_articles(collisions.winners).with_columns(_partition=_partition_name_expr())
+        collisions = resolved_collisions(changes.article_keys, kept)
+        winners = collisions.winners.with_columns(_partition=partition_name_expr())
         removed = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(collisions.demoted))))
 
         partitions = {} if fresh else dict(state.partitions)
-        self._rewrite_partitions(state, partitions, winners, removed, options, result)
+        self._rewrite_partitions(state, partitions, winners, changes.articles_in, removed, options, result)
 
         duplicates = self._duplicate_records(collisions, processed, old_manifest, options, now)
         gone = leaving | set(collisions.losers)
@@ -223,13 +247,17 @@ class LakeWriter:
         return rel
 
     def _rewrite_partitions(
-        self, state: LakeState, partitions: dict[str, str], winners: pl.DataFrame, removed: pl.DataFrame,
-        options: LoadOptions, result: LoadResult,
+        self, state: LakeState, partitions: dict[str, str], winners: pl.DataFrame,
+        articles_in: Callable[[str], pl.DataFrame], removed: pl.DataFrame, options: LoadOptions, result: LoadResult,
     ) -> None:  # fmt: skip
-        """Rewrite only the partitions that lose or gain rows, each into one new sorted file."""
-        incoming = {str(k[0]): v.drop("_partition") for k, v in winners.group_by("_partition")}
+        """Rewrite only the partitions that lose or gain rows, each into one new sorted file.
+
+        One partition is in memory at a time; its new rows are validated against the contract
+        before anything is written (a violation raises and the prepared files are never committed).
+        """
+        incoming = {str(k[0]): v["source_path"] for k, v in winners.group_by("_partition")}
         leaving: dict[str, list[str]] = {}
-        for path, name in removed.select("source_path", _partition_name_expr()).iter_rows():
+        for path, name in removed.select("source_path", partition_name_expr()).iter_rows():
             leaving.setdefault(name, []).append(path)
         for name in sorted(set(incoming) | set(leaving)):
             base = ARTICLES.empty_frame() if options.full_refresh else self._partition(state, name)
@@ -238,8 +266,10 @@ class LakeWriter:
                 result.rows_deleted += base.height - kept.height
                 base = kept
             if name in incoming:
-                base = pl.concat([base, ARTICLES.conform(incoming[name])])
-                result.rows_written += incoming[name].height
+                fresh = articles_in(name).filter(pl.col("source_path").is_in(incoming[name].implode()))
+                fresh = validated_articles(ARTICLES.conform(fresh))
+                base = pl.concat([base, fresh])
+                result.rows_written += fresh.height
             if base.is_empty():
                 partitions.pop(name, None)
                 continue

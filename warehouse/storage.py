@@ -106,10 +106,10 @@ class Storage:
         """Write a frame with the table's file schema (partition keys stay in the path)."""
         self.write_frame(frame.select(table.file_schema.names()).cast(table.file_schema), rel)
 
-    def read_frame(self, rel: str) -> pl.DataFrame:
+    def read_frame(self, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
         if self.remote:
-            return pl.read_parquet(io.BytesIO(self.fs.cat_file(self.path(rel))))
-        return pl.read_parquet(self.path(rel))
+            return pl.read_parquet(io.BytesIO(self.fs.cat_file(self.path(rel))), columns=columns)
+        return pl.read_parquet(self.path(rel), columns=columns)
 
     def read_parquet(self, rel: str, table: Table) -> pl.DataFrame:
         return self.read_frame(rel).select(table.file_schema.names())

@@ -59,7 +59,7 @@ def _appeared(lake: Path, pattern: str, before: set[Path]) -> bool:
 @pytest.mark.parametrize(
     "moment",
     [
-        "_staging/*/articles-*.parquet",
+        "_staging/*/articles/*/*.parquet",
         "articles/*/*/part-*.parquet",
         "_manifest/*.parquet",
         "runs/*.parquet",
