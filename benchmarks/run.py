@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -82,12 +82,25 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def _corpus(folder: Path, n: int) -> list[str]:
+def _real_articles(real: Path, n: int) -> Iterator[tuple[str, bytes]]:
+    """n files cycled from real article files, each made a distinct article (its title numbered)."""
+    originals = sorted(p for p in real.iterdir() if p.suffix in (".txt", ".md"))
+    for i in range(n):
+        data = originals[i % len(originals)].read_bytes()
+        yield (
+            f"{i:06d}.md",
+            re.sub(
+                rb"^title: ?(['\"]?)", rb"title: \g<1>" + str(i).encode() + b" ", data, count=1, flags=re.M
+            ),
+        )
+
+
+def _corpus(folder: Path, n: int, real: Path | None = None) -> list[str]:
     marker = folder / f".complete-{n}"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        for name, data in sample_articles(n, seed=42):
+        for name, data in _real_articles(real, n) if real else sample_articles(n, seed=42):
             (folder / name).write_bytes(data)
         marker.touch()
     return sorted(str(p) for p in folder.iterdir() if not p.name.startswith("."))
@@ -160,11 +173,12 @@ def _prefect_overhead(source: Path, lake: Path) -> dict[str, float]:
             "noop_minus_empty_s": round(t_noop - t_empty, 2)}  # fmt: skip
 
 
-def measure(n: int, work: Path, cores: int, prefect: bool) -> dict[str, Any]:
-    source, lake = work / f"corpus-{n}", work / f"lake-{n}"
-    paths = _corpus(source, n)
+def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = None) -> dict[str, Any]:
+    kind = "real" if real else "synthetic"
+    source, lake = work / f"corpus-{kind}-{n}", work / f"lake-{kind}-{n}"
+    paths = _corpus(source, n, real)
     shutil.rmtree(lake, ignore_errors=True)
-    result: dict[str, Any] = {"articles": n}
+    result: dict[str, Any] = {"articles": n, "corpus": kind}
 
     t_ceiling = _on_all_cores(ceiling_batch, paths, cores)
     t_trafilatura = _on_all_cores(trafilatura_batch, paths, cores)
@@ -204,6 +218,10 @@ def main() -> None:
         "--work", type=Path, default=ROOT / "data" / "bench", help="where corpora and lakes go"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the JSON goes")
+    parser.add_argument(
+        "--real", type=Path, default=None, help="build the corpora from these real files instead"
+    )
+    parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect start-up comparison")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -214,7 +232,10 @@ def main() -> None:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    results = [measure(n, args.work, cores, prefect=(n == max(sizes))) for n in sizes]
+    results = [
+        measure(n, args.work, cores, prefect=(n == max(sizes) and not args.no_prefect), real=args.real)
+        for n in sizes
+    ]
     if len(results) > 1:
         small, large = results[0], results[-1]
         large["peak_rss_vs_smallest"] = round(large["peak_rss_mb"] / max(small["peak_rss_mb"], 1), 2)
@@ -224,7 +245,8 @@ def main() -> None:
         "results": results,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (args.out / "bench.json").write_text(json.dumps(report, indent=1))
+    name = f"bench-{'real' if args.real else 'synthetic'}.json"
+    (args.out / name).write_text(json.dumps(report, indent=1))
     keys = [k for k in results[0] if k not in ("explain_excerpt",)]
     width = max(len(k) for k in keys)
     print(f"machine: {machine}")
@@ -232,7 +254,7 @@ def main() -> None:
     for key in keys + [k for k in results[-1] if k not in keys and k != "explain_excerpt"]:
         print(f"{key:{width}}  " + "  ".join(f"{r.get(key, ''):>12}" for r in results))
     print(f"EXPLAIN ANALYZE ({results[-1]['filtered_partition']}): {results[-1]['explain_excerpt']}")
-    print(f"wrote {args.out / 'bench.json'}")
+    print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":
