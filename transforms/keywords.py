@@ -126,11 +126,14 @@ def keywords_of(text: str, count: int = KEYWORD_COUNT) -> list[str]:
     """The count highest TF-IDF terms of text (2+ CJK characters or 3+ Latin letters), best first."""
     if not text:
         return []
-    terms = Counter(
-        t.lower() if t.isascii() else t
-        for t in rjieba.cut(text[:KEYWORD_SCOPE_CHARS])
-        if _TERM.match(t) and t.lower() not in _STOP
-    )
+    terms: Counter[str] = Counter()
+    for token, n in Counter(
+        rjieba.cut(text[:KEYWORD_SCOPE_CHARS])
+    ).items():  # count first: match each term once
+        if _TERM.match(token):
+            term = token.lower() if token.isascii() else token
+            if term not in _STOP:
+                terms[term] += n
     if not terms:
         return []
     idf, default = _idf()
