@@ -7,6 +7,7 @@ is downloaded. The table is read once per process, on first use.
 
 from __future__ import annotations
 
+import heapq
 import re
 import statistics
 from collections import Counter
@@ -17,8 +18,8 @@ import rjieba
 
 KEYWORD_COUNT = 8
 # Terms are taken from the title and the opening of the body: what an article is about is
-# there, and it bounds the cost on very long articles.
-KEYWORD_SCOPE_CHARS = 3000
+# there (title, lead, first paragraphs), and it bounds the cost on long articles.
+KEYWORD_SCOPE_CHARS = 1500
 _TERM = re.compile(r"^(?:[\u4e00-\u9fff]{2,}|[A-Za-z][A-Za-z0-9+.#-]{2,})$")
 _STOP = frozenset(
     [
@@ -127,9 +128,8 @@ def keywords_of(text: str, count: int = KEYWORD_COUNT) -> list[str]:
     if not text:
         return []
     terms: Counter[str] = Counter()
-    for token, n in Counter(
-        rjieba.cut(text[:KEYWORD_SCOPE_CHARS])
-    ).items():  # count first: match each term once
+    # Count first, so that each distinct token is matched once.
+    for token, n in Counter(rjieba.cut(text[:KEYWORD_SCOPE_CHARS])).items():
         if _TERM.match(token):
             term = token.lower() if token.isascii() else token
             if term not in _STOP:
@@ -137,5 +137,5 @@ def keywords_of(text: str, count: int = KEYWORD_COUNT) -> list[str]:
     if not terms:
         return []
     idf, default = _idf()
-    scored = sorted(terms.items(), key=lambda kv: (-kv[1] * idf.get(kv[0], default), kv[0]))
-    return [term for term, _ in scored[:count]]
+    scored = [(-n * idf.get(term, default), term) for term, n in terms.items()]
+    return [term for _, term in heapq.nsmallest(count, scored)]
