@@ -122,7 +122,11 @@ def article_row(
         "image_count": len(body.image_urls),
         "reading_minutes": reading_minutes_of(cjk, words),
         "keywords": keywords_of(f"{title or ''}\n{body_text}") if options.with_keywords else [],
-        "language": language_of(f"{title or ''}\n{body_text}"),
+        "language": language_of(
+            f"{title or ''}\n{body_text}",
+            cjk + cjk_char_count(title or ""),
+            words + latin_word_count(title or ""),
+        ),
         "title_length": len(title) if title else 0,
         "missing_date": published_at is None,
         "date_out_of_range": out_of_range,

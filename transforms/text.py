@@ -24,7 +24,12 @@ def clean_text(value: str) -> str:
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?")
-_NON_SPACE = re.compile(r"\S")
+
+
+_WHITESPACE_CHARS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+_DROP_WHITESPACE = str.maketrans("", "", _WHITESPACE_CHARS)
 
 
 def cjk_char_count(text: str) -> int:
@@ -32,21 +37,22 @@ def cjk_char_count(text: str) -> int:
 
 
 def non_space_char_count(text: str) -> int:
-    return len(_NON_SPACE.findall(text))
+    return len(text.translate(_DROP_WHITESPACE))
 
 
 def latin_word_count(text: str) -> int:
     return len(_LATIN_WORD.findall(text))
 
 
-def language_of(text: str) -> str:
+def language_of(text: str, cjk: int | None = None, latin: int | None = None) -> str:
     """zh, en, mixed or unknown, by the share of CJK ideographs against Latin words.
 
     A CJK ideograph and a Latin word carry about the same meaning, so they are counted alike;
     kana and hangul count as other scripts, so Japanese or Korean text comes out unknown.
+    Callers that already counted CJK ideographs and Latin words in text pass them in.
     """
-    cjk = cjk_char_count(text)
-    latin = latin_word_count(text)
+    cjk = cjk_char_count(text) if cjk is None else cjk
+    latin = latin_word_count(text) if latin is None else latin
     other = len(_KANA_HANGUL.findall(text))
     units = cjk + latin + other
     if units == 0:
