@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from warehouse.layout import LOCK_FILE
 from warehouse.storage import is_remote
 
 DEFAULT_SOURCE = Path("data/sample")
@@ -81,4 +82,4 @@ class Settings(BaseModel):
         """The writer lock: in a local lake, beside the catalog for a remote one (S3 has no locks)."""
         if is_remote(self.lake):
             return self.catalog_path.with_name(self.catalog_path.name + ".lock")
-        return Path(self.lake).resolve() / ".lock"
+        return Path(self.lake).resolve() / LOCK_FILE

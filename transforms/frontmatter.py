@@ -97,7 +97,6 @@ def front_matter(text: str) -> FrontMatter:
     try:
         loaded = yaml.load(yaml_text, Loader=_Loader)
     except yaml.YAMLError:
-        loaded = None
         fields = _front_matter_by_lines(yaml_text)
         if not any(k in fields for k in ("title", "date", "categories")):
             raise Quarantined(

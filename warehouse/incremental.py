@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.schema import MANIFEST
-
 LISTING_SCHEMA = pl.Schema({"source_path": pl.String(), "size_bytes": pl.Int64(), "mtime_ns": pl.Int64()})
 
 
@@ -76,7 +74,3 @@ def planned_changes(listing: pl.DataFrame, manifest: pl.DataFrame, full_refresh:
         new=int(maybe_changed.select(is_new.sum()).item()),
         seen=listing.height,
     )
-
-
-def empty_manifest() -> pl.DataFrame:
-    return MANIFEST.empty_frame()

@@ -8,7 +8,6 @@ UNDATED = "__HIVE_DEFAULT_PARTITION__"
 UNDATED_NAME = "undated"
 STATE_FILE = "_state.json"
 LOCK_FILE = ".lock"  # in a local lake root (Settings.lock_path)
-CATALOG_FILE = "warehouse.duckdb"
 STAGING_DIR = "_staging"
 DATA_DIRS = ("articles", "quarantine", "_manifest", "runs")
 

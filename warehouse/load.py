@@ -39,20 +39,6 @@ class RunChanges:
     processed: pl.DataFrame  # every file read: source_path, size_bytes, mtime_ns, source_sha256, touched
     deleted: list[str]
 
-    @staticmethod
-    def of_frame(
-        articles: pl.DataFrame, quarantine: pl.DataFrame, processed: pl.DataFrame, deleted: list[str]
-    ) -> RunChanges:
-        """Changes from one in-memory frame of parsed rows (tests, small runs)."""
-        named = articles.with_columns(_partition=partition_name_expr())
-        return RunChanges(
-            article_keys=articles.select(ARTICLE_KEYS),
-            articles_in=lambda name: named.filter(pl.col("_partition") == name).drop("_partition"),
-            quarantine=quarantine,
-            processed=processed,
-            deleted=deleted,
-        )
-
 
 @dataclass
 class LoadOptions:
