@@ -160,7 +160,7 @@ def test_a_contract_violation_writes_nothing(tmp_path: Path, monkeypatch: pytest
     (src / "new.md").write_bytes(sample_article(99, seed=9)[1])
     import transforms.article as article
 
-    monkeypatch.setattr(article, "language_of", lambda _text: "klingon")
+    monkeypatch.setattr(article, "language_of", lambda *_args: "klingon")
     with pytest.raises(ContractViolation, match="language"):
         run(src, tmp_path / "lake")
     after = snapshot(tmp_path / "lake")
