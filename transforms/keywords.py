@@ -14,8 +14,6 @@ from collections import Counter
 from functools import lru_cache
 from importlib import resources
 
-import rjieba
-
 KEYWORD_COUNT = 8
 # Terms are taken from the title and the opening of the body: what an article is about is
 # there (title, lead, first paragraphs), and it bounds the cost on long articles.
@@ -127,6 +125,8 @@ def keywords_of(text: str, count: int = KEYWORD_COUNT) -> list[str]:
     """The count highest TF-IDF terms of text (2+ CJK characters or 3+ Latin letters), best first."""
     if not text:
         return []
+    import rjieba  # here, not at the top: a no-op run never parses, and start-up counts on schedules
+
     terms: Counter[str] = Counter()
     # Count first, so that each distinct token is matched once.
     for token, n in Counter(rjieba.cut(text[:KEYWORD_SCOPE_CHARS])).items():

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaError, SchemaErrors
 
 from transforms.schema import ARTICLES
 
-_RANGES: dict[str, list[pa.Check]] = {
-    "year": [pa.Check.in_range(1, 9999)],
-    "month": [pa.Check.in_range(1, 12)],
-    "char_count": [pa.Check.ge(0)],
-    "cjk_char_count": [pa.Check.ge(0)],
-    "paragraph_count": [pa.Check.ge(0)],
-    "image_count": [pa.Check.ge(0)],
-    "table_count": [pa.Check.ge(0)],
-    "title_length": [pa.Check.ge(0)],
-    "reading_minutes": [pa.Check.ge(0)],
-    "language": [pa.Check.isin(["zh", "en", "mixed", "unknown"])],
-    "article_id": [pa.Check.str_matches(r"^[0-9a-f]{32}$")],
-    "source_sha256": [pa.Check.str_matches(r"^[0-9a-f]{64}$")],
-}
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
+
+def _ranges() -> dict[str, list[Any]]:
+    import pandera.polars as pa
+
+    return {
+        "year": [pa.Check.in_range(1, 9999)],
+        "month": [pa.Check.in_range(1, 12)],
+        "char_count": [pa.Check.ge(0)],
+        "cjk_char_count": [pa.Check.ge(0)],
+        "paragraph_count": [pa.Check.ge(0)],
+        "image_count": [pa.Check.ge(0)],
+        "table_count": [pa.Check.ge(0)],
+        "title_length": [pa.Check.ge(0)],
+        "reading_minutes": [pa.Check.ge(0)],
+        "language": [pa.Check.isin(["zh", "en", "mixed", "unknown"])],
+        "article_id": [pa.Check.str_matches(r"^[0-9a-f]{32}$")],
+        "source_sha256": [pa.Check.str_matches(r"^[0-9a-f]{64}$")],
+    }
 
 
 class ContractViolation(ValueError):
@@ -32,12 +38,16 @@ class ContractViolation(ValueError):
 
 @lru_cache(maxsize=1)
 def _articles_schema() -> pa.DataFrameSchema:
+    # pandera is imported on first use: a run that loads nothing (a no-op rerun) never pays for it.
+    import pandera.polars as pa
+
+    ranges = _ranges()
     columns = {
         c.name: pa.Column(
             c.dtype,
             nullable=c.nullable,
             unique=c.name == "article_id",
-            checks=_RANGES.get(c.name, []),
+            checks=ranges.get(c.name, []),
         )
         for c in ARTICLES.columns
     }
@@ -48,6 +58,8 @@ def validated_articles(frame: pl.DataFrame) -> pl.DataFrame:
     """Raise ContractViolation (one line) when the frame breaks the contract; extra columns pass through."""
     if frame.is_empty():
         return frame
+    from pandera.errors import SchemaError, SchemaErrors
+
     try:
         _articles_schema().validate(frame.select(ARTICLES.names), lazy=True)
     except (SchemaError, SchemaErrors) as exc:
