@@ -43,27 +43,32 @@ def _quiet_prefect(console_level: str = "CRITICAL") -> None:
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 
 
+# Options that several commands share, declared once.
+LakeOption = Annotated[str, typer.Option(help="Lake root: folder or s3://bucket/prefix.")]
+CatalogOption = Annotated[
+    Path | None, typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb; required for S3).")
+]
+TzOption = Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")]
+BatchSizeOption = Annotated[int, typer.Option(help="Files per transform task.")]
+BadRatioOption = Annotated[float, typer.Option(help="Above this share of bad files, load nothing and fail.")]
+
+
 @app.command()
 def run(
     source: Annotated[
         str | None,
         typer.Option(help="Folder or s3://bucket/prefix of raw article files (default: generated sample)."),
     ] = None,
-    lake: Annotated[str, typer.Option(help="Lake root: folder or s3://bucket/prefix.")] = "data/lake",
-    tz: Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")] = "Asia/Shanghai",
-    catalog: Annotated[
-        Path | None,
-        typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb; required for S3)."),
-    ] = None,
+    lake: LakeOption = "data/lake",
+    tz: TzOption = "Asia/Shanghai",
+    catalog: CatalogOption = None,
     dask_address: Annotated[
         str | None, typer.Option(help="tcp://host:port of a Dask scheduler to run the transform tasks on.")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Files per transform task.")] = 500,
+    batch_size: BatchSizeOption = 500,
     workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
     max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = 20 * 1024 * 1024,
-    max_bad_ratio: Annotated[
-        float, typer.Option(help="Above this share of bad files, load nothing and fail.")
-    ] = 0.2,
+    max_bad_ratio: BadRatioOption = 0.2,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the whole lake.")] = False,
     allow_mass_delete: Annotated[
         bool, typer.Option("--allow-mass-delete", help="Allow deleting over half the rows.")
@@ -179,14 +184,13 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
 @app.command()
 def serve(
     cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 * * * *' (every hour).")],
-    source: Annotated[Path, typer.Option(help="Folder of raw article files.")],
-    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
+    source: Annotated[str, typer.Option(help="Folder or s3://bucket/prefix of raw article files.")],
+    lake: LakeOption = "data/lake",
+    catalog: CatalogOption = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "newslake-scheduled",
-    tz: Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")] = "Asia/Shanghai",
-    batch_size: Annotated[int, typer.Option(help="Files per transform task.")] = 500,
-    max_bad_ratio: Annotated[
-        float, typer.Option(help="Above this share of bad files, load nothing and fail.")
-    ] = 0.2,
+    tz: TzOption = "Asia/Shanghai",
+    batch_size: BatchSizeOption = 500,
+    max_bad_ratio: BadRatioOption = 0.2,
 ) -> None:
     """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
     if not os.environ.get("PREFECT_API_URL"):
@@ -199,14 +203,17 @@ def serve(
     from pydantic import ValidationError
 
     from flows.settings import Settings
+    from warehouse.storage import absolute_location
 
     try:
         settings = Settings(
-            source=source.resolve(),
-            lake=lake.resolve(),
+            source=absolute_location(source),
+            lake=absolute_location(lake),
+            catalog=catalog.resolve() if catalog else None,
             tz=tz,
             batch_size=batch_size,
             max_bad_ratio=max_bad_ratio,
+            storage_options=_storage_options(),
         )
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)

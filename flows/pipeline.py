@@ -25,11 +25,11 @@ from transforms.batch import parsed_batch
 from transforms.schema import ARTICLES, QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
-from warehouse.layout import STAGING_DIR, checked_run_id
-from warehouse.load import ARTICLE_KEYS, LakeWriter, LoadOptions, LoadResult, RunChanges, partition_name_expr
+from warehouse.layout import STAGING_DIR, checked_run_id, partition_name_expr
+from warehouse.load import ARTICLE_KEYS, LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
-from warehouse.storage import Storage, is_remote
+from warehouse.storage import Storage, absolute_location
 
 PROCESSED_SCHEMA = pl.Schema(
     {
@@ -194,8 +194,8 @@ def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: d
         BatchJob(
             index=i // size,
             rows=rows[i : i + size],
-            source=settings.source if is_remote(settings.source) else str(Path(settings.source).resolve()),
-            lake=settings.lake if is_remote(settings.lake) else str(Path(settings.lake).resolve()),
+            source=absolute_location(settings.source),
+            lake=absolute_location(settings.lake),
             staging=staging,
             run_id=run_id,
             now=now,

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -49,16 +50,22 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
         proc.wait(timeout=10)
 
 
+def _started(cmd: list[str], log: BinaryIO, **kwargs: object) -> subprocess.Popen[bytes]:
+    """A server process in its own session (so stop() can signal its children), logging to log."""
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+
+
 @contextmanager
 def prefect_server(home: Path) -> Iterator[str]:
     """`prefect server start` on a free loopback port with its own PREFECT_HOME; yields the API URL."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    proc = _started(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=prefect_env(home), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        log,
+        env=prefect_env(home),
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -101,10 +108,7 @@ def moto_s3(home: Path) -> Iterator[str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = open(home / "moto.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    proc = _started([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], log)
     try:
         _wait_http(f"{endpoint}/moto-api/", proc, "moto_server")
         yield endpoint
@@ -119,15 +123,15 @@ def dask_cluster(home: Path, workers: int = 2) -> Iterator[str]:
     port, dashboard = free_port(), free_port()
     address = f"tcp://127.0.0.1:{port}"
     log = open(home / "dask.log", "wb")  # noqa: SIM115 - closed below
-    scheduler = subprocess.Popen(
+    scheduler = _started(
         [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
          "--dashboard-address", f"127.0.0.1:{dashboard}"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        log,
     )  # fmt: skip
-    worker = subprocess.Popen(
+    worker = _started(
         [str(BIN / "dask"), "worker", address, "--nworkers", str(workers), "--nthreads", "1",
          "--host", "127.0.0.1", "--no-dashboard", "--local-directory", str(home / "dask-worker")],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
+        log, cwd=str(Path(__file__).resolve().parents[1]),
     )  # fmt: skip
     try:
         from distributed import Client

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
+
 UNDATED = "__HIVE_DEFAULT_PARTITION__"
 UNDATED_NAME = "undated"
 STATE_FILE = "_state.json"
@@ -28,6 +30,17 @@ def partition_name(year: int | None, month: int | None) -> str:
     if not (isinstance(year, int) and isinstance(month, int) and 1 <= year <= 9999 and 1 <= month <= 12):
         raise ValueError(f"invalid partition key year={year!r} month={month!r}")
     return f"{year:04d}-{month:02d}"
+
+
+def partition_name_expr() -> pl.Expr:
+    """partition_name over the year and month columns of a frame, for grouping rows."""
+    return (
+        pl.when(pl.col("year").is_null())
+        .then(pl.lit(UNDATED_NAME))
+        .otherwise(
+            pl.col("year").cast(pl.String).str.zfill(4) + "-" + pl.col("month").cast(pl.String).str.zfill(2)
+        )
+    )
 
 
 def partition_key(name: str) -> tuple[int | None, int | None]:

@@ -11,7 +11,14 @@ import polars as pl
 
 from transforms.reasons import Reason
 from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS, Table
-from warehouse.layout import DATA_DIRS, STATE_FILE, dataset_file, partition_file, partition_key
+from warehouse.layout import (
+    DATA_DIRS,
+    STATE_FILE,
+    dataset_file,
+    partition_file,
+    partition_key,
+    partition_name_expr,
+)
 from warehouse.state import LakeState, commit_state, load_state
 from warehouse.storage import Storage
 from warehouse.validation import validated_articles
@@ -65,16 +72,6 @@ class _Collisions:
     winners: pl.DataFrame
     losers: dict[str, tuple[str, str]]  # loser path -> (article_id, kept path)
     demoted: list[str]  # old loaded paths that lost to a new file
-
-
-def partition_name_expr() -> pl.Expr:
-    return (
-        pl.when(pl.col("year").is_null())
-        .then(pl.lit("undated"))
-        .otherwise(
-            pl.col("year").cast(pl.String).str.zfill(4) + "-" + pl.col("month").cast(pl.String).str.zfill(2)
-        )
-    )
 
 
 def resolved_collisions(new_rows: pl.DataFrame, kept: dict[str, str]) -> _Collisions:

@@ -28,6 +28,11 @@ def is_remote(location: str | os.PathLike[str]) -> bool:
     return "://" in str(location) and not str(location).startswith("file://")
 
 
+def absolute_location(location: str | os.PathLike[str]) -> str:
+    """A local path made absolute (a scheduled or remote worker runs elsewhere); URLs as they are."""
+    return str(location) if is_remote(location) else Path(location).resolve().as_posix()
+
+
 class Storage:
     """A lake root: a local folder or an fsspec URL such as s3://bucket/prefix."""
 
