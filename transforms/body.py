@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.builder import LXMLTreeBuilder
 
 from transforms.fields import image_url_of
 from transforms.text import clean_text
@@ -46,6 +49,80 @@ _FLUSH = object()
 _BLOCK_MARKUP = re.compile(
     r"<(?:p|div|br|li|h[1-6]|table|tr|blockquote|pre|section|article|ul|ol|dl|hr)\b", re.IGNORECASE
 )
+
+# Leaner markup: what the walk would ignore is cut before BeautifulSoup builds a node for it.
+# Building the soup is most of the cost of a parse, and a third of a typical article's nodes
+# are whitespace between paragraphs or formatting tags around text.
+#
+# A formatting tag around nothing but text is transparent to the walk (it joins its text into
+# the line) unless it hides the text or has a class the walk looks at; a fragment with such a tag
+# keeps them all. Only text-only pairs go: a misnested tag can end a paragraph, so it stays.
+_FORMATTING = "font|span|strong|b|em|i|u|sup|sub|small|abbr"
+_ATTRIBUTES = r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?)*\s*"""
+_FORMATTED_TEXT = re.compile(rf"<({_FORMATTING})(?=[\s>]){_ATTRIBUTES}>([^<]*)</\1\s*>", re.I)
+_MEANINGFUL_FORMATTING = re.compile(
+    rf"<(?:{_FORMATTING})\s[^<>]*?(?:hidden|display|video|{'|'.join(sorted(_PROMO_CLASSES | {_EDITOR_CLASS}))})",
+    re.I,
+)
+_NESTING_PASSES = 3
+# Whitespace that only closing tags separate from an opening block tag (or from the end) ends a
+# line, and clean_text strips it. Not before a closing tag alone: a stray </p> closes nothing.
+_FLUSHING_TAGS = sorted(_BLOCK_TAGS - {"html", "body"} | {"br", "tr"}, key=len, reverse=True)
+_WHITESPACE_ENDING_A_LINE = re.compile(
+    rf">\s+(?=(?:</[a-zA-Z][a-zA-Z0-9]*\s*>\s*)*(?:<(?:{'|'.join(_FLUSHING_TAGS)})[\s/>]|$))", re.I
+)
+# Where whitespace is text (preformatted) or a "<" is not a tag's start, nothing is cut.
+_UNSURE = re.compile(r"<(?:pre|textarea|xmp|listing|plaintext)\b|<[^>]*<", re.I)
+
+
+def leaner_markup(html: str) -> str:
+    """The fragment without the nodes the walk would ignore: its ArticleBody is unchanged."""
+    if "<!--" in html:
+        html = _COMMENT.sub("", html)
+    if "<" not in html:
+        return html
+    html = _SCRIPT_STYLE.sub("", html)
+    if _UNSURE.search(html):
+        return html
+    if not _MEANINGFUL_FORMATTING.search(html):
+        for _ in range(_NESTING_PASSES):  # <font><font>text</font></font> unwraps in two
+            html, unwrapped = _FORMATTED_TEXT.subn(r"\2", html)
+            if not unwrapped:
+                break
+    return _WHITESPACE_ENDING_A_LINE.sub(">", html)
+
+
+class _ReusedParserBuilder(LXMLTreeBuilder):
+    """BeautifulSoup's lxml builder, keeping its lxml parser from one document to the next.
+
+    Making an lxml target parser inspects the builder's callbacks every time (about a tenth of
+    parsing a typical article); lxml parsers are made to be reused after close().
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsers: dict[Any, Any] = {}
+
+    def parser_for(self, encoding: Any) -> Any:
+        parser = self._parsers.get(encoding)
+        if parser is None:
+            parser = self._parsers[encoding] = super().parser_for(encoding)
+        return parser
+
+
+_PER_THREAD = threading.local()  # a builder holds the soup it is building: one per thread
+
+
+def parsed_soup(html: str) -> BeautifulSoup:
+    """BeautifulSoup on lxml, reusing this thread's builder and parser."""
+    builder = getattr(_PER_THREAD, "builder", None)
+    if builder is None:
+        builder = _PER_THREAD.builder = _ReusedParserBuilder()
+    try:
+        return BeautifulSoup(html, builder=builder)
+    except BaseException:
+        _PER_THREAD.builder = None  # a parser stopped midway starts afresh
+        raise
 
 
 @dataclass
@@ -153,6 +230,13 @@ class _Collector:
             self.body.table_count += 1
 
     def walk(self, root: Tag) -> ArticleBody:
+        self.lines_of(root)
+        self._editor_from_last_paragraph()
+        self.body.image_urls = list(self._images)
+        self.body.link_urls = list(self._links)
+        return self.body
+
+    def lines_of(self, root: Tag) -> list[str]:
         stack: list[object] = list(reversed(root.contents))
         while stack:
             node = stack.pop()
@@ -185,7 +269,9 @@ class _Collector:
                         continue
                     if _EDITOR_CLASS in classes:
                         self.flush()
-                        self.body.editor, self.body.editor_code = editor_of(node.get_text())
+                        # Its lines as the walk reads them, so cutting markup never changes it.
+                        credit = " ".join(_Collector(self.newline_breaks).lines_of(node))
+                        self.body.editor, self.body.editor_code = editor_of(credit)
                         continue
                     if not self.body.has_video and any("video" in c.lower() for c in classes):
                         self.body.has_video = True
@@ -212,10 +298,7 @@ class _Collector:
             else:
                 stack.extend(reversed(node.contents))
         self.flush()
-        self._editor_from_last_paragraph()
-        self.body.image_urls = list(self._images)
-        self.body.link_urls = list(self._links)
-        return self.body
+        return self.body.paragraphs
 
     def _editor_from_last_paragraph(self) -> None:
         # Some feeds carry the editor credit as a plain last paragraph instead of the classed line.
@@ -224,22 +307,24 @@ class _Collector:
             self.body.editor, self.body.editor_code = editor_of(paragraphs.pop())
 
 
-def article_body(html: str) -> ArticleBody:
-    """Parse an article's HTML fragment (BeautifulSoup on lxml) into its clean parts."""
-    stock_codes = stock_codes_of(html) if ("quote_" in html or "news_keyword_pub" in html) else []
-    if "<!--" in html:
-        html = _COMMENT.sub("", html)
-    html = _SCRIPT_STYLE.sub("", html)
+def collected_body(html: str) -> ArticleBody:
+    """Parse markup (BeautifulSoup on lxml) and walk it into paragraphs, editor and media facts."""
     if not html.strip():
-        body = ArticleBody()
-    else:
-        soup = BeautifulSoup(html, "lxml")
-        inner = html.strip()
-        if inner.startswith("<div>"):
-            inner = inner[5:]
-        body = _Collector(newline_breaks=not _BLOCK_MARKUP.search(inner)).walk(soup)
-        # A soup is a web of parent/child cycles: breaking it frees it at once instead of leaving
-        # it to the cycle collector, which otherwise costs about a third of the parse.
-        soup.decompose()
+        return ArticleBody()
+    soup = parsed_soup(html)
+    inner = html.strip()
+    if inner.startswith("<div>"):
+        inner = inner[5:]
+    body = _Collector(newline_breaks=not _BLOCK_MARKUP.search(inner)).walk(soup)
+    # A soup is a web of parent/child cycles: breaking it frees it at once instead of leaving
+    # it to the cycle collector, which otherwise costs about a third of the parse.
+    soup.decompose()
+    return body
+
+
+def article_body(html: str) -> ArticleBody:
+    """An article's HTML fragment to its clean parts."""
+    stock_codes = stock_codes_of(html) if ("quote_" in html or "news_keyword_pub" in html) else []
+    body = collected_body(leaner_markup(html))
     body.stock_codes = stock_codes
     return body
