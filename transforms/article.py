@@ -21,10 +21,7 @@ from transforms.fields import (
     title_of,
 )
 from transforms.frontmatter import front_matter
-from transforms.keywords import keywords_of
 from transforms.schema import PARSER_VERSION
-from transforms.text import cjk_char_count, language_of, latin_word_count, non_space_char_count
-from transforms.text import reading_minutes as reading_minutes_of
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,8 @@ def article_id_of(
 def article_row(
     raw: bytes, source_path: str, options: ParseOptions, source_sha256: str | None = None
 ) -> dict[str, Any]:
-    """Parse a raw article file into a row of the ARTICLES schema (partition keys included).
+    """Parse a raw article file into a row of the ARTICLES schema (partition keys included), less
+    the text measures, which transforms.measures adds to a whole batch at once.
 
     Raises Quarantined when the bytes cannot become a row.
     """
@@ -84,8 +82,6 @@ def article_row(
     paragraphs = body.paragraphs
     body_text = "\n".join(paragraphs)
     content_hash = _sha256(body_text.encode("utf-8"))
-    cjk = cjk_char_count(body_text)
-    words = latin_word_count(body_text)
 
     return {
         "article_id": article_id_of(categories, title, published_at, content_hash),
@@ -116,17 +112,8 @@ def article_row(
         "link_urls": body.link_urls,
         "has_video": body.has_video,
         "table_count": body.table_count,
-        "char_count": non_space_char_count(body_text),
-        "cjk_char_count": cjk,
         "paragraph_count": len(paragraphs),
         "image_count": len(body.image_urls),
-        "reading_minutes": reading_minutes_of(cjk, words),
-        "keywords": keywords_of(f"{title or ''}\n{body_text}") if options.with_keywords else [],
-        "language": language_of(
-            f"{title or ''}\n{body_text}",
-            cjk + cjk_char_count(title or ""),
-            words + latin_word_count(title or ""),
-        ),
         "title_length": len(title) if title else 0,
         "missing_date": published_at is None,
         "date_out_of_range": out_of_range,

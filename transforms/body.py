@@ -186,8 +186,22 @@ def _is_hidden(tag: Tag) -> bool:
     return isinstance(style, str) and "display:none" in style.replace(" ", "").lower()
 
 
+def _cells_of(row: Tag) -> list[Tag]:
+    """The row's own cells (a table nested in a cell is that cell's text, not more cells)."""
+    cells: list[Tag] = []
+    stack = list(reversed(row.contents))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            if node.name in ("td", "th"):
+                cells.append(node)
+            else:
+                stack.extend(reversed(node.contents))
+    return cells
+
+
 def _table_row(row: Tag) -> str:
-    cells = [clean_text(cell.get_text(" ")) for cell in row.find_all(["td", "th"])]
+    cells = [clean_text(cell.get_text(" ")) for cell in _cells_of(row)]
     return "\t".join(cells) if any(cells) else ""
 
 
@@ -284,8 +298,9 @@ class _Collector:
                 row = _table_row(node)
                 if row:
                     self.body.paragraphs.append(row)
-                for inner in node.find_all(["img", "a", "iframe", "video", "table"]):
-                    self.media(inner)
+                for inner in node.descendants:
+                    if isinstance(inner, Tag) and inner.name in _MEDIA_TAGS:
+                        self.media(inner)
             elif name == "pre":
                 self.flush()
                 for line in node.get_text().split("\n"):

@@ -7,18 +7,17 @@ is downloaded. The table is read once per process, on first use.
 
 from __future__ import annotations
 
-import heapq
-import re
-import statistics
-from collections import Counter
+import io
 from functools import lru_cache
 from importlib import resources
+
+import polars as pl
 
 KEYWORD_COUNT = 8
 # Terms are taken from the title and the opening of the body: what an article is about is
 # there (title, lead, first paragraphs), and it bounds the cost on long articles.
 KEYWORD_SCOPE_CHARS = 1500
-_TERM = re.compile(r"^(?:[\u4e00-\u9fff]{2,}|[A-Za-z][A-Za-z0-9+.#-]{2,})$")
+TERM = r"^(?:[\u4e00-\u9fff]{2,}|[A-Za-z][A-Za-z0-9+.#-]{2,})$"
 _STOP = frozenset(
     [
         "the",
@@ -111,31 +110,60 @@ _STOP = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _idf() -> tuple[dict[str, float], float]:
-    table: dict[str, float] = {}
-    text = (resources.files("jieba") / "analyse" / "idf.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        word, _, value = line.partition(" ")
-        if value:
-            table[word] = float(value)
-    return table, statistics.median(table.values())
+def _idf() -> tuple[pl.DataFrame, float]:
+    """jieba's IDF table (term, idf) and its median, the weight of a term it does not list."""
+    data = (resources.files("jieba") / "analyse" / "idf.txt").read_bytes()
+    table = pl.read_csv(
+        io.BytesIO(data),
+        separator=" ",
+        has_header=False,
+        quote_char=None,
+        new_columns=["term", "idf"],
+        schema_overrides={"term": pl.String(), "idf": pl.Float64()},
+    ).unique("term", keep="last")
+    median = table["idf"].median()
+    return table, float(median) if isinstance(median, (int, float)) else 0.0
 
 
-def keywords_of(text: str, count: int = KEYWORD_COUNT) -> list[str]:
-    """The count highest TF-IDF terms of text (2+ CJK characters or 3+ Latin letters), best first."""
-    if not text:
+def keyword_tokens(title: str | None, body_text: str) -> list[str]:
+    """The words of the title and the opening of the body (rjieba), where keywords are found."""
+    text = f"{title or ''}\n{body_text}"[:KEYWORD_SCOPE_CHARS]
+    if not text.strip():
         return []
     import rjieba  # here, not at the top: a no-op run never parses, and start-up counts on schedules
 
-    terms: Counter[str] = Counter()
-    # Count first, so that each distinct token is matched once.
-    for token, n in Counter(rjieba.cut(text[:KEYWORD_SCOPE_CHARS])).items():
-        if _TERM.match(token):
-            term = token.lower() if token.isascii() else token
-            if term not in _STOP:
-                terms[term] += n
-    if not terms:
-        return []
+    return list(rjieba.cut(text))
+
+
+def top_keywords(tokens: list[list[str]], count: int = KEYWORD_COUNT) -> pl.Series:
+    """Per row, the count highest TF-IDF terms (2+ CJK characters or 3+ Latin letters), best first.
+
+    Ties go to the term that sorts first, so the result never depends on the order of counting.
+    """
     idf, default = _idf()
-    scored = [(-n * idf.get(term, default), term) for term, n in terms.items()]
-    return [term for _, term in heapq.nsmallest(count, scored)]
+    rows = pl.DataFrame(
+        {"row": pl.arange(0, len(tokens), dtype=pl.UInt32, eager=True), "token": tokens},
+        schema={"row": pl.UInt32(), "token": pl.List(pl.String())},
+    )
+    best = (
+        rows.lazy()
+        .explode("token")
+        .filter(pl.col("token").str.contains(TERM))
+        .with_columns(term=pl.col("token").str.to_lowercase())  # TERM admits only ASCII or CJK
+        .filter(~pl.col("term").is_in(list(_STOP)))
+        .group_by("row", "term")
+        .agg(n=pl.len())
+        .join(idf.lazy(), on="term", how="left")
+        .with_columns(score=pl.col("n") * pl.col("idf").fill_null(default))
+        .sort(["row", "score", "term"], descending=[False, True, False])
+        .group_by("row", maintain_order=True)
+        .agg(keywords=pl.col("term").head(count))
+    )
+    return (
+        rows.lazy()
+        .select("row")
+        .join(best, on="row", how="left", maintain_order="left")
+        .select(pl.col("keywords").fill_null(pl.lit([], dtype=pl.List(pl.String()))))
+        .collect()
+        .to_series()
+    )

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from flows.pipeline import RunRejected
@@ -158,9 +159,9 @@ def test_a_contract_violation_writes_nothing(tmp_path: Path, monkeypatch: pytest
     run(src, tmp_path / "lake")
     before = snapshot(tmp_path / "lake")
     (src / "new.md").write_bytes(sample_article(99, seed=9)[1])
-    import transforms.article as article
+    import transforms.measures as measures
 
-    monkeypatch.setattr(article, "language_of", lambda *_args: "klingon")
+    monkeypatch.setattr(measures, "language_expr", lambda *_args: pl.lit("klingon"))
     with pytest.raises(ContractViolation, match="language"):
         run(src, tmp_path / "lake")
     after = snapshot(tmp_path / "lake")

@@ -5,7 +5,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.text import cjk_char_count, clean_text, language_of, reading_minutes
+from transforms.text import clean_text
 
 
 def test_clean_text_unescapes_collapses_and_strips_full_width_indent() -> None:
@@ -26,17 +26,3 @@ def test_clean_text_is_idempotent_nfc_and_single_line(value: str) -> None:
     assert clean_text(once) == once or "&" in once  # a second unescape may decode text like '&amp;lt;'
     assert "\n" not in once and "  " not in once
     assert unicodedata.is_normalized("NFC", once)
-
-
-def test_language() -> None:
-    assert language_of("中国制造业采购经理指数继续低于临界点") == "zh"
-    assert language_of("There is no stopping the iPhone supercycle, says analyst") == "en"
-    assert language_of("苹果 Apple 发布 iPhone 新品 today in Cupertino 加州") == "mixed"
-    assert language_of("眠すぎて字が糞") == "unknown"
-    assert language_of("12345 !!!") == "unknown"
-
-
-def test_counts_and_reading_time() -> None:
-    assert cjk_char_count("A股3500点，基金") == 4
-    assert reading_minutes(800, 0) == 2.0
-    assert reading_minutes(0, 100) == 0.5
