@@ -85,11 +85,21 @@ def prefect_server(home: Path) -> Iterator[str]:
         log.close()
 
 
+def api_post(url: str, body: dict[str, object], attempts: int = 6) -> httpx.Response:
+    """POST to the Prefect API, retrying 503s as Prefect's own client does: its SQLite database
+    answers "database is locked" (503) while the server's services write (PrefectHQ/prefect#18934)."""
+    for attempt in range(attempts):
+        response = httpx.post(url, json=body, timeout=10)
+        if response.status_code != 503 or attempt == attempts - 1:
+            break
+        time.sleep(0.5 * 2**attempt)
+    response.raise_for_status()
+    return response
+
+
 def flow_runs(api: str, deployment_id: str) -> list[dict[str, object]]:
     body = {"deployments": {"id": {"any_": [deployment_id]}}}
-    response = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10)
-    response.raise_for_status()
-    return list(response.json())
+    return list(api_post(f"{api}/flow_runs/filter", body).json())
 
 
 def wait_for_deployment(api: str, flow: str, name: str, timeout: float = 60) -> str:

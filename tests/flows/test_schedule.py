@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import httpx
 import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.servers import BIN, flow_runs, prefect_env, prefect_server, stop, wait_for_deployment
+from tests.servers import BIN, api_post, flow_runs, prefect_env, prefect_server, stop, wait_for_deployment
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +62,7 @@ def test_serve_runs_on_schedule_and_loads_the_lake(server: tuple[str, Path], tmp
         assert con.execute("SELECT status FROM runs").fetchall()[0][0] == "succeeded"
     finally:
         con.close()
-    artifacts = httpx.post(f"{api}/artifacts/filter", json={}, timeout=10).json()
+    artifacts = api_post(f"{api}/artifacts/filter", {}).json()
     assert {"newslake-run", "newslake-run-counts"} <= {a["key"] for a in artifacts}
 
 
@@ -74,9 +73,7 @@ def test_an_overlapping_run_is_cancelled(server: tuple[str, Path], tmp_path: Pat
     try:
         deployment = wait_for_deployment(api, "newslake-etl", "overlap")
         for _ in range(2):
-            httpx.post(
-                f"{api}/deployments/{deployment}/create_flow_run", json={}, timeout=10
-            ).raise_for_status()
+            api_post(f"{api}/deployments/{deployment}/create_flow_run", {})
         runs = _wait_states(api, deployment, 2, timeout=180)
     finally:
         stop(proc, signal.SIGINT)
