@@ -30,6 +30,7 @@ from warehouse.load import ARTICLE_KEYS, LakeWriter, LoadOptions, LoadResult, Ru
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
+from warehouse.validation import validated_articles
 
 PROCESSED_SCHEMA = pl.Schema(
     {
@@ -127,14 +128,15 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
         if not touched:
             raws.append(raw)
     batch = parsed_batch(raws, options)
-    name = f"{job.index:06d}.parquet"
+    validated_articles(batch.articles)  # before anything is staged for the lake
+    name = f"{job.index:06d}.arrow"
     # One staging file per partition, so the load can take one partition at a time.
     for (partition,), rows in batch.articles.with_columns(_p=partition_name_expr()).group_by("_p"):
         staged = f"{job.staging}/articles/{partition}/{name}"
-        storage.write_frame(rows.drop("_p"), staged, compression="lz4")
-    storage.write_frame(batch.quarantine, f"{job.staging}/quarantine-{name}", compression="lz4")
+        storage.write_staged(rows.drop("_p"), staged)
+    storage.write_staged(batch.quarantine, f"{job.staging}/quarantine-{name}")
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
-    storage.write_frame(processed_frame, f"{job.staging}/processed-{name}", compression="lz4")
+    storage.write_staged(processed_frame, f"{job.staging}/processed-{name}")
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,
@@ -154,9 +156,9 @@ def loaded_changes(
     storage = writer.storage
     staged = storage.files_under(staging)
 
-    def read_all(prefix: str, empty: pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
+    def read_all(prefix: str, empty: pl.DataFrame) -> pl.DataFrame:
         files = [f for f in staged if f.rsplit("/", 1)[-1].startswith(f"{prefix}-")]
-        return pl.concat([storage.read_frame(f, columns) for f in files]) if files else empty
+        return storage.read_staged(files) if files else empty
 
     article_files: dict[str, list[str]] = {}
     for rel in staged:
@@ -166,11 +168,15 @@ def loaded_changes(
 
     def articles_in(partition: str) -> pl.DataFrame:
         files = article_files.get(partition, [])
-        return pl.concat([storage.read_frame(f) for f in files]) if files else ARTICLES.empty_frame()
+        return storage.read_staged(files) if files else ARTICLES.empty_frame()
 
-    keys = [storage.read_frame(f, ARTICLE_KEYS) for files in article_files.values() for f in files]
+    every_file = [f for files in article_files.values() for f in files]
     changes = RunChanges(
-        article_keys=pl.concat(keys) if keys else ARTICLES.empty_frame().select(ARTICLE_KEYS),
+        article_keys=(
+            storage.read_staged(every_file, ARTICLE_KEYS)
+            if every_file
+            else ARTICLES.empty_frame().select(ARTICLE_KEYS)
+        ),
         articles_in=articles_in,
         quarantine=read_all("quarantine", QUARANTINE.empty_frame()),
         processed=read_all("processed", pl.DataFrame(schema=PROCESSED_SCHEMA)),

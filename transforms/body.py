@@ -100,7 +100,9 @@ class _ReusedParserBuilder(LXMLTreeBuilder):
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        # class stays one string: the walk splits it only where it looks (splitting every
+        # element's class costs more than that).
+        super().__init__(multi_valued_attributes=None)
         self._parsers: dict[Any, Any] = {}
 
     def parser_for(self, encoding: Any) -> Any:

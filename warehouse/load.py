@@ -21,7 +21,7 @@ from warehouse.layout import (
 )
 from warehouse.state import LakeState, commit_state, load_state
 from warehouse.storage import Storage
-from warehouse.validation import validated_articles
+from warehouse.validation import unique_articles
 
 
 class MassDeleteRefused(RuntimeError):
@@ -235,8 +235,9 @@ class LakeWriter:
     ) -> None:  # fmt: skip
         """Rewrite only the partitions that lose or gain rows, each into one new sorted file.
 
-        One partition is in memory at a time; its new rows are validated against the contract
-        before anything is written (a violation raises and the prepared files are never committed).
+        One partition is in memory at a time. Its new rows were validated against the contract when
+        they were parsed; here the partition must hold one row per article_id (a violation raises
+        and the prepared files are never committed).
         """
         incoming = {str(k[0]): v["source_path"] for k, v in winners.group_by("_partition")}
         leaving: dict[str, list[str]] = {}
@@ -250,15 +251,14 @@ class LakeWriter:
                 base = kept
             if name in incoming:
                 fresh = articles_in(name).filter(pl.col("source_path").is_in(incoming[name].implode()))
-                fresh = validated_articles(ARTICLES.conform(fresh))
-                base = pl.concat([base, fresh])
+                base = pl.concat([base, ARTICLES.conform(fresh)])
                 result.rows_written += fresh.height
             if base.is_empty():
                 partitions.pop(name, None)
                 continue
             rel = partition_file(name, options.run_id)
             self.storage.write_parquet(
-                base.sort(["published_at", "article_id"], nulls_last=True), ARTICLES, rel
+                unique_articles(base).sort(["published_at", "article_id"], nulls_last=True), ARTICLES, rel
             )
             partitions[name] = rel
             result.partitions_rewritten.append(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def _appeared(lake: Path, pattern: str, before: set[Path]) -> bool:
 @pytest.mark.parametrize(
     "moment",
     [
-        "_staging/*/articles/*/*.parquet",
+        "_staging/*/articles/*/*.arrow",
         "articles/*/*/part-*.parquet",
         "_manifest/*.parquet",
         "runs/*.parquet",
@@ -77,7 +78,7 @@ def test_kill_9_at_any_moment_then_a_run_equals_a_clean_build(tmp_path: Path, mo
     while proc.poll() is None and time.monotonic() < deadline and not _appeared(lake, moment, before):
         time.sleep(0.001)
     proc.kill()
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL, "the run ended before the moment to kill it came"
     run(source, lake, allow_mass_delete=True)
     clean = tmp_path / "clean"
     run(source, clean)
