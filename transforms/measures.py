@@ -46,7 +46,7 @@ def language_expr(cjk: pl.Expr, latin: pl.Expr, other: pl.Expr) -> pl.Expr:
     )
 
 
-def with_text_measures(frame: pl.DataFrame, keyword_tokens: list[list[str]] | None = None) -> pl.DataFrame:
+def with_text_measures(frame: pl.DataFrame, keyword_tokens: list[str] | None = None) -> pl.DataFrame:
     """Add char_count, cjk_char_count, reading_minutes, language and keywords.
 
     keyword_tokens holds each row's segmented opening text (keywords.keyword_tokens); without
@@ -54,18 +54,20 @@ def with_text_measures(frame: pl.DataFrame, keyword_tokens: list[list[str]] | No
     """
     body = pl.col("body_text")
     title = pl.col("title").fill_null("")
-    cjk = body.str.count_matches(CJK)
-    words = body.str.count_matches(LATIN_WORD)
-    measured = frame.with_columns(
+    # Each count once (an eager frame does not share repeated expressions), then what derives from them.
+    counted = frame.with_columns(
         char_count=body.str.len_chars() - body.str.count_matches(WHITESPACE),
-        cjk_char_count=cjk,
-        reading_minutes=(cjk / CJK_PER_MINUTE + words / WORDS_PER_MINUTE).round(1),
-        language=language_expr(
-            cjk + title.str.count_matches(CJK),
-            words + title.str.count_matches(LATIN_WORD),
-            body.str.count_matches(KANA_HANGUL) + title.str.count_matches(KANA_HANGUL),
-        ),
+        cjk_char_count=body.str.count_matches(CJK),
+        _words=body.str.count_matches(LATIN_WORD),
+        _title_cjk=title.str.count_matches(CJK),
+        _title_words=title.str.count_matches(LATIN_WORD),
+        _other=body.str.count_matches(KANA_HANGUL) + title.str.count_matches(KANA_HANGUL),
     )
+    cjk, words = pl.col("cjk_char_count"), pl.col("_words")
+    measured = counted.with_columns(
+        reading_minutes=(cjk / CJK_PER_MINUTE + words / WORDS_PER_MINUTE).round(1),
+        language=language_expr(cjk + pl.col("_title_cjk"), words + pl.col("_title_words"), pl.col("_other")),
+    ).drop("_words", "_title_cjk", "_title_words", "_other")
     if keyword_tokens is None:
         return measured.with_columns(keywords=pl.lit([], dtype=pl.List(pl.String)))
     return measured.with_columns(keywords=top_keywords(keyword_tokens))

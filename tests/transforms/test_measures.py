@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.keywords import keyword_tokens, top_keywords
+from transforms.keywords import WORD_SEPARATOR, keyword_tokens, top_keywords
 from transforms.measures import CJK, LATIN_WORD, WHITESPACE, with_text_measures
 
 
@@ -72,7 +72,7 @@ def test_keywords_are_weighted_terms_best_first() -> None:
 
 
 def test_keyword_ties_do_not_depend_on_order() -> None:
-    tokens = [["银行", "证券", "基金"], ["基金", "证券", "银行"]]
+    tokens = [WORD_SEPARATOR.join(["银行", "证券", "基金"]), WORD_SEPARATOR.join(["基金", "证券", "银行"])]
     first, second = top_keywords(tokens).to_list()
     assert first == second
 
