@@ -11,8 +11,8 @@ from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
+from flows.batch_job import BatchJob, transformed_batch
 from flows.pipeline import (
-    BatchJob,
     RunRejected,
     RunSummary,
     Stages,
@@ -20,7 +20,6 @@ from flows.pipeline import (
     planned_run,
     process_pool,
     run_pipeline,
-    transformed_batch,
 )
 from flows.settings import Settings
 from warehouse.catalog import connect_read_only, publish_catalog

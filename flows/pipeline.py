@@ -18,48 +18,17 @@ from typing import Any
 
 import polars as pl
 
+from flows.batch_job import PROCESSED_SCHEMA, BatchJob, BatchRows, transformed_batch
 from flows.settings import Settings
 from flows.source import Source
-from transforms.article import ParseOptions
-from transforms.batch import parsed_batch
 from transforms.schema import ARTICLES, QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
-from warehouse.layout import STAGING_DIR, checked_run_id, partition_name_expr
+from warehouse.layout import STAGING_DIR, checked_run_id
 from warehouse.load import ARTICLE_KEYS, LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
-from warehouse.validation import validated_articles
-
-PROCESSED_SCHEMA = pl.Schema(
-    {
-        "source_path": pl.String(),
-        "size_bytes": pl.Int64(),
-        "mtime_ns": pl.Int64(),
-        "source_sha256": pl.String(),
-        "touched": pl.Boolean(),
-    }
-)
-
-
-BatchRows = list[tuple[str, int, int, str | None]]
-
-
-@dataclass(frozen=True)
-class BatchJob:
-    """What one transform task needs: paths and hashes, never file contents or frames."""
-
-    index: int
-    rows: BatchRows
-    source: str
-    lake: str
-    staging: str  # folder relative to the lake root
-    run_id: str
-    now: dt.datetime
-    tz: str
-    max_file_bytes: int
-    storage_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,36 +81,6 @@ class RunRejected(RuntimeError):
 
 def new_run_id(now: dt.datetime) -> str:
     return checked_run_id(now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3))
-
-
-def transformed_batch(job: BatchJob) -> dict[str, int]:
-    """Read and parse one batch of files; write its frames to the run's staging folder in the lake."""
-    source = Source(job.source, job.storage_options)
-    storage = Storage(job.lake, job.storage_options)
-    options = ParseOptions(timezone=job.tz, run_id=job.run_id, now=job.now)
-    processed: list[tuple[str, int, int, str | None, bool]] = []
-    raws = []
-    for rel, size, mtime, known_sha in job.rows:
-        raw = source.raw_file(rel, size, job.max_file_bytes)
-        touched = known_sha is not None and raw.sha256 == known_sha
-        processed.append((rel, raw.size_bytes, mtime, raw.sha256, touched))
-        if not touched:
-            raws.append(raw)
-    batch = parsed_batch(raws, options)
-    validated_articles(batch.articles)  # before anything is staged for the lake
-    name = f"{job.index:06d}.arrow"
-    # One staging file per partition, so the load can take one partition at a time.
-    for (partition,), rows in batch.articles.with_columns(_p=partition_name_expr()).group_by("_p"):
-        staged = f"{job.staging}/articles/{partition}/{name}"
-        storage.write_staged(rows.drop("_p"), staged)
-    storage.write_staged(batch.quarantine, f"{job.staging}/quarantine-{name}")
-    processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
-    storage.write_staged(processed_frame, f"{job.staging}/processed-{name}")
-    return {
-        "parsed": batch.articles.height,
-        "quarantined": batch.quarantine.height,
-        "touched": len(job.rows) - len(raws),
-    }
 
 
 def planned_run(settings: Settings, writer: LakeWriter) -> Plan:

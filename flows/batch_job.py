@@ -1,0 +1,79 @@
+"""One transform task: read a batch of source files, parse, validate and stage them.
+
+This is what runs on a worker (a local process or a Dask worker), so it imports only what a
+worker needs: no settings model, no catalog, no Prefect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from flows.source import Source
+from transforms.article import ParseOptions
+from transforms.batch import parsed_batch
+from warehouse.layout import partition_name_expr
+from warehouse.storage import Storage
+from warehouse.validation import validated_articles
+
+PROCESSED_SCHEMA = pl.Schema(
+    {
+        "source_path": pl.String(),
+        "size_bytes": pl.Int64(),
+        "mtime_ns": pl.Int64(),
+        "source_sha256": pl.String(),
+        "touched": pl.Boolean(),
+    }
+)
+
+
+BatchRows = list[tuple[str, int, int, str | None]]
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What one transform task needs: paths and hashes, never file contents or frames."""
+
+    index: int
+    rows: BatchRows
+    source: str
+    lake: str
+    staging: str  # folder relative to the lake root
+    run_id: str
+    now: dt.datetime
+    tz: str
+    max_file_bytes: int
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+
+def transformed_batch(job: BatchJob) -> dict[str, int]:
+    """Read and parse one batch of files; write its frames to the run's staging folder in the lake."""
+    source = Source(job.source, job.storage_options)
+    storage = Storage(job.lake, job.storage_options)
+    options = ParseOptions(timezone=job.tz, run_id=job.run_id, now=job.now)
+    processed: list[tuple[str, int, int, str | None, bool]] = []
+    raws = []
+    for rel, size, mtime, known_sha in job.rows:
+        raw = source.raw_file(rel, size, job.max_file_bytes)
+        touched = known_sha is not None and raw.sha256 == known_sha
+        processed.append((rel, raw.size_bytes, mtime, raw.sha256, touched))
+        if not touched:
+            raws.append(raw)
+    batch = parsed_batch(raws, options)
+    validated_articles(batch.articles)  # before anything is staged for the lake
+    name = f"{job.index:06d}.arrow"
+    # One staging file per partition, so the load can take one partition at a time.
+    for (partition,), rows in batch.articles.with_columns(_p=partition_name_expr()).group_by("_p"):
+        staged = f"{job.staging}/articles/{partition}/{name}"
+        storage.write_staged(rows.drop("_p"), staged)
+    storage.write_staged(batch.quarantine, f"{job.staging}/quarantine-{name}")
+    processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
+    storage.write_staged(processed_frame, f"{job.staging}/processed-{name}")
+    return {
+        "parsed": batch.articles.height,
+        "quarantined": batch.quarantine.height,
+        "touched": len(job.rows) - len(raws),
+    }
