@@ -110,21 +110,34 @@ _STOP = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _idf() -> tuple[dict[str, float], float]:
-    """jieba's IDF table and its median, the weight of a term it does not list."""
+def _idf() -> tuple[pl.DataFrame, float]:
+    """jieba's IDF table sorted by term (looked up by binary search: as a dict it would take
+    100 MB per worker, as columns 10 MB), and its median, the weight of a term it does not list."""
     data = (resources.files("jieba") / "analyse" / "idf.txt").read_bytes()
-    table = pl.read_csv(
-        io.BytesIO(data),
-        separator=" ",
-        has_header=False,
-        quote_char=None,
-        new_columns=["term", "idf"],
-        schema_overrides={"term": pl.String(), "idf": pl.Float64()},
-    )
+    table = (
+        pl.read_csv(
+            io.BytesIO(data),
+            separator=" ",
+            has_header=False,
+            quote_char=None,
+            new_columns=["term", "idf"],
+            schema_overrides={"term": pl.String(), "idf": pl.Float64()},
+        )
+    ).sort("term")  # one line per term in jieba's table; a repeated term would take its first weight
     median = table["idf"].median()
-    return dict(zip(table["term"], table["idf"], strict=True)), float(median) if isinstance(
-        median, (int, float)
-    ) else 0.0
+    return table, float(median) if isinstance(median, (int, float)) else 0.0
+
+
+def _idf_of(terms: pl.Series) -> pl.Series:
+    """The IDF weight of each term (the table's median for a term it does not list)."""
+    table, default = _idf()
+    if table.is_empty():
+        return pl.Series("idf", [default] * terms.len(), dtype=pl.Float64())
+    at = table["term"].search_sorted(terms).clip(upper_bound=table.height - 1)
+    listed = table["term"].gather(at) == terms
+    return pl.select(
+        pl.when(listed).then(table["idf"].gather(at)).otherwise(default).alias("idf")
+    ).to_series()
 
 
 # Joins a text's words into one string: clean text never holds it (clean_text makes it a space).
@@ -164,12 +177,8 @@ def top_keywords(tokens: list[str], count: int = KEYWORD_COUNT) -> pl.Series:
         .collect()
     )
     # A batch has a few thousand distinct terms: looking them up beats joining the 350k-term table.
-    idf, default = _idf()
     terms = counts["term"].unique()
-    weights = pl.DataFrame(
-        {"term": terms, "idf": [idf.get(term, default) for term in terms.to_list()]},
-        schema={"term": pl.String(), "idf": pl.Float64()},
-    )
+    weights = pl.DataFrame({"term": terms, "idf": _idf_of(terms)})
     ranked = pl.col("term").top_k_by(["score", "term"], count, reverse=[False, True])
     best = (
         counts.join(weights, on="term", how="left")
