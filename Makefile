@@ -42,10 +42,12 @@ lint: setup
 docs: setup
 	$(RUN)/python -m warehouse.dictionary > docs/data-dictionary.md
 
+# The benchmark measures what a user installs (no test tools), in an environment of its own.
+BENCH_VENV := .venv-bench
+
 bench: $(UV)
-	$(UV) sync --frozen --quiet --group bench
-	rm -f $(STAMP)
-	$(RUN)/python -m benchmarks.run $(ARGS)
+	UV_PROJECT_ENVIRONMENT=$(BENCH_VENV) $(UV) sync --frozen --quiet --no-dev --group bench
+	$(BENCH_VENV)/bin/python -m benchmarks.run $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) data .pytest_cache .mypy_cache .ruff_cache

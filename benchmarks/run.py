@@ -182,7 +182,7 @@ def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = N
 
     t_ceiling = _on_all_cores(ceiling_batch, paths, cores)
     t_trafilatura = _on_all_cores(trafilatura_batch, paths, cores)
-    settings = Settings(source=source, lake=lake, workers=cores, batch_size=1000)
+    settings = Settings(source=source, lake=lake, workers=cores)  # the defaults a user gets
     with PeakRss() as rss:
         t_full = _timed(lambda: run_pipeline(settings))
     result.update(
