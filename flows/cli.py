@@ -11,6 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
+from flows.settings import Settings
+
+# An option's default is the settings model's: declared once.
+_DEFAULTS: dict[str, Any] = {name: field.default for name, field in Settings.model_fields.items()}
+
+
 app = typer.Typer(
     help="newslake: raw RSS article files → typed Parquet lake → DuckDB catalog.",
     no_args_is_help=True,
@@ -60,20 +66,24 @@ def run(
         typer.Option(help="Folder or s3://bucket/prefix of raw article files (default: generated sample)."),
     ] = None,
     lake: LakeOption = "data/lake",
-    tz: TzOption = "Asia/Shanghai",
+    tz: TzOption = _DEFAULTS["tz"],
     catalog: CatalogOption = None,
     dask_address: Annotated[
         str | None, typer.Option(help="tcp://host:port of a Dask scheduler to run the transform tasks on.")
     ] = None,
-    batch_size: BatchSizeOption = 500,
+    batch_size: BatchSizeOption = _DEFAULTS["batch_size"],
     workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
-    max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = 20 * 1024 * 1024,
-    max_bad_ratio: BadRatioOption = 0.2,
+    max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = _DEFAULTS[
+        "max_file_bytes"
+    ],
+    max_bad_ratio: BadRatioOption = _DEFAULTS["max_bad_ratio"],
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the whole lake.")] = False,
     allow_mass_delete: Annotated[
         bool, typer.Option("--allow-mass-delete", help="Allow deleting over half the rows.")
     ] = False,
-    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for a concurrent run's lock.")] = 0.0,
+    lock_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a concurrent run's lock.")
+    ] = _DEFAULTS["lock_timeout"],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
@@ -82,7 +92,6 @@ def run(
     from pydantic import ValidationError
 
     from flows.sample import write_sample
-    from flows.settings import Settings
     from warehouse.storage import is_remote
 
     if source is None:
@@ -188,9 +197,9 @@ def serve(
     lake: LakeOption = "data/lake",
     catalog: CatalogOption = None,
     name: Annotated[str, typer.Option(help="Deployment name.")] = "newslake-scheduled",
-    tz: TzOption = "Asia/Shanghai",
-    batch_size: BatchSizeOption = 500,
-    max_bad_ratio: BadRatioOption = 0.2,
+    tz: TzOption = _DEFAULTS["tz"],
+    batch_size: BatchSizeOption = _DEFAULTS["batch_size"],
+    max_bad_ratio: BadRatioOption = _DEFAULTS["max_bad_ratio"],
 ) -> None:
     """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
     if not os.environ.get("PREFECT_API_URL"):
@@ -202,7 +211,6 @@ def serve(
     _quiet_prefect(console_level="INFO")
     from pydantic import ValidationError
 
-    from flows.settings import Settings
     from warehouse.storage import absolute_location
 
     try:
