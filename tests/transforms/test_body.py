@@ -56,6 +56,17 @@ def test_blocks_lists_headings_quotes_code_and_tables() -> None:
     assert body.table_count == 1
 
 
+def test_a_table_nested_in_a_cell_is_that_cells_text_not_more_cells() -> None:
+    html = (
+        "<table><tr><td>外</td><td><table><tr><td>内1</td><td>内2</td></tr></table></td></tr></table>"
+        '<table><tr><td><a href="https://example.com/x">链接</a><img src="https://example.com/i.jpg"></td></tr></table>'
+    )
+    body = article_body(html)
+    assert body.paragraphs == ["外\t内1 内2", "链接"]
+    assert body.link_urls == ["https://example.com/x"]
+    assert body.image_urls == ["https://example.com/i.jpg"]
+
+
 def test_media() -> None:
     html = (
         '<div><img src="https://cors.zfour.workers.dev/?http://img.example.org/a.png">'
