@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,14 @@ import fsspec
 from transforms.batch import RawFile
 from transforms.reasons import Reason
 from warehouse.storage import is_remote
+
+
+def _unreadable(rel: str, size: int, why: str) -> RawFile:
+    return RawFile(rel, size, None, None, Reason.UNREADABLE, why)
+
+
+def _too_large(rel: str, size: int, max_bytes: int) -> RawFile:
+    return RawFile(rel, size, None, None, Reason.TOO_LARGE, f"{size} bytes > --max-file-bytes {max_bytes}")
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
@@ -37,6 +47,7 @@ class Source:
             self.base = base.rstrip("/")
         else:
             self.root = Path(self.location).resolve()
+            self._root_path = str(self.root)
 
     def listed(self, patterns: tuple[str, ...]) -> list[tuple[str, int, int]]:
         """(relative path, size, mtime_ns) of every matching file, sorted by path."""
@@ -99,42 +110,54 @@ class Source:
         try:
             if self.remote:
                 if size > max_bytes:
-                    return RawFile(
-                        rel,
-                        size,
-                        None,
-                        None,
-                        Reason.TOO_LARGE,
-                        f"{size} bytes > --max-file-bytes {max_bytes}",
-                    )
+                    return _too_large(rel, size, max_bytes)
                 with self.fs.open(f"{self.base}/{rel}", "rb") as handle:
                     data = handle.read(max_bytes + 1)
             else:
-                real = (self.root / rel).resolve(strict=True)
-                if self.root not in real.parents:
-                    return RawFile(
-                        rel, size, None, None, Reason.UNREADABLE, "symlink points outside the source root"
-                    )
-                if not real.is_file():
-                    return RawFile(rel, size, None, None, Reason.UNREADABLE, "not a regular file")
-                actual = real.stat().st_size
-                if actual > max_bytes:
-                    return RawFile(
-                        rel,
-                        actual,
-                        None,
-                        None,
-                        Reason.TOO_LARGE,
-                        f"{actual} bytes > --max-file-bytes {max_bytes}",
-                    )
-                with open(real, "rb") as handle:
-                    data = handle.read(max_bytes + 1)
+                data_or_unread = self._local_bytes(rel, size, max_bytes)
+                if isinstance(data_or_unread, RawFile):
+                    return data_or_unread
+                data = data_or_unread
         except OSError as exc:
-            return RawFile(
-                rel, size, None, None, Reason.UNREADABLE, f"{type(exc).__name__}: {exc.strerror or exc}"
-            )
+            return _unreadable(rel, size, f"{type(exc).__name__}: {exc.strerror or exc}")
         if len(data) > max_bytes:
             return RawFile(
                 rel, len(data), None, None, Reason.TOO_LARGE, f"grew past --max-file-bytes {max_bytes}"
             )
         return RawFile(rel, len(data), hashlib.sha256(data).hexdigest(), data)
+
+    def _local_bytes(self, rel: str, size: int, max_bytes: int) -> bytes | RawFile:
+        """The bytes of a local file, checked on the open file itself (one open, one fstat, reads of its size).
+
+        The last path component is opened without following a symlink: a symlinked file takes
+        the slow path and is read only if it resolves inside the root. (Listing never enters
+        symlinked folders, so the folders on the way are the root's own.) Non-blocking, so that
+        a FIFO is refused instead of waited on.
+        """
+        path = os.path.join(self._root_path, rel)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            real = Path(path).resolve(strict=True)
+            if self.root not in real.parents:
+                return _unreadable(rel, size, "symlink points outside the source root")
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return _unreadable(rel, size, "not a regular file")
+            if st.st_size > max_bytes:
+                return _too_large(rel, st.st_size, max_bytes)
+            # Exactly the size fstat gave, plus more if the file grows meanwhile (up to the limit).
+            chunks, total, want = [], 0, st.st_size + 1
+            while chunk := os.read(fd, want):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > max_bytes:
+                    break
+                want = min(1 << 20, max_bytes + 1 - total)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)

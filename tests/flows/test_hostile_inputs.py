@@ -13,6 +13,7 @@ from flows.pipeline import RunRejected
 from flows.sample import sample_article
 from flows.source import Source
 from tests.helpers import run, snapshot
+from transforms.reasons import Reason
 from warehouse.lock import LakeBusy, lake_lock
 from warehouse.validation import ContractViolation
 
@@ -133,6 +134,18 @@ def test_symlinks_never_read_outside_the_root_and_md_folders_are_skipped(tmp_pat
     view = snapshot(tmp_path / "lake")
     assert _reasons(tmp_path / "lake") == {"link-out.md": "unreadable", "link-in.md": "duplicate_article"}
     assert "outside" not in " ".join(view["articles"]["body_text"].to_list())
+
+
+def test_a_fifo_or_a_vanished_file_is_quarantined_without_waiting(tmp_path: Path) -> None:
+    src = _source(tmp_path)
+    os.mkfifo(src / "pipe.md")  # opening it for reading would block until a writer came
+    source = Source(src)
+    fifo = source.raw_file("pipe.md", 0, 1024)
+    gone = source.raw_file("missing.md", 10, 1024)
+    assert (fifo.unread_reason, fifo.unread_message) == (Reason.UNREADABLE, "not a regular file")
+    assert gone.unread_reason == Reason.UNREADABLE and "FileNotFoundError" in gone.unread_message
+    whole = source.raw_file("000001.md", 0, 1 << 20)
+    assert whole.data == (src / "000001.md").read_bytes() and whole.size_bytes == len(whole.data)
 
 
 def test_above_max_bad_ratio_nothing_loads_but_quarantine_is_recorded(tmp_path: Path) -> None:
