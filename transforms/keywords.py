@@ -111,8 +111,8 @@ _STOP = frozenset(
 
 @lru_cache(maxsize=1)
 def _idf() -> tuple[pl.DataFrame, float]:
-    """jieba's IDF table sorted by term (looked up by binary search: as a dict it would take
-    100 MB per worker, as columns 10 MB), and its median, the weight of a term it does not list."""
+    """jieba's IDF table as Polars columns sorted by term (4 MB of data, looked up by binary
+    search), and its median, the weight of a term it does not list."""
     data = (resources.files("jieba") / "analyse" / "idf.txt").read_bytes()
     table = (
         pl.read_csv(
@@ -176,7 +176,7 @@ def top_keywords(tokens: list[str], count: int = KEYWORD_COUNT) -> pl.Series:
         .agg(n=pl.len())
         .collect()
     )
-    # A batch has a few thousand distinct terms: looking them up beats joining the 350k-term table.
+    # A batch has a few thousand distinct terms: looking them up beats joining the 270k-term table.
     terms = counts["term"].unique()
     weights = pl.DataFrame({"term": terms, "idf": _idf_of(terms)})
     ranked = pl.col("term").top_k_by(["score", "term"], count, reverse=[False, True])
