@@ -68,8 +68,9 @@ _NESTING_PASSES = 3
 # Whitespace that only closing tags separate from an opening block tag (or from the end) ends a
 # line, and clean_text strips it. Not before a closing tag alone: a stray </p> closes nothing.
 _FLUSHING_TAGS = sorted(_BLOCK_TAGS - {"html", "body"} | {"br", "tr"}, key=len, reverse=True)
+# The lookahead passes at most 8 closing tags: unbounded, a run of n closing tags costs n^2.
 _WHITESPACE_ENDING_A_LINE = re.compile(
-    rf">\s+(?=(?:</[a-zA-Z][a-zA-Z0-9]*\s*>\s*)*(?:<(?:{'|'.join(_FLUSHING_TAGS)})[\s/>]|$))", re.I
+    rf">\s+(?=(?:</[a-zA-Z][a-zA-Z0-9]*\s*>\s*){{0,8}}(?:<(?:{'|'.join(_FLUSHING_TAGS)})[\s/>]|$))", re.I
 )
 # Where whitespace is text (preformatted) or a "<" is not a tag's start, nothing is cut.
 _UNSURE = re.compile(r"<(?:pre|textarea|xmp|listing|plaintext)\b|<[^>]*<", re.I)

@@ -84,3 +84,22 @@ texts = st.sampled_from(
 def test_generated_markup_collects_the_same_body(parts):
     html = "".join(parts)
     assert collected_body(leaner_markup(html)) == collected_body(_as_parsed_before(html))
+
+
+def test_a_long_run_of_closing_tags_is_cut_in_linear_time():
+    """Hostile markup: 200,000 stray closing tags. With an unbounded lookahead this took hours
+    (each whitespace looked past every later closing tag); the alarm turns a hang into a failure."""
+    import signal
+
+    html = "<p>x" + "</b> " * 200_000 + "y</p><p>z"
+
+    def too_slow(*_args: object) -> None:
+        raise TimeoutError("leaner_markup went quadratic")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(30)  # linear takes well under a second
+    try:
+        assert collected_body(leaner_markup(html)).paragraphs == ["x y", "z"]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
