@@ -16,8 +16,10 @@ _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 KNOWN_KEYS = ("title", "categories", "headimg", "author", "comments", "date", "thumbnail")
 
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
-_KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*$")
-_ITEM_LINE = re.compile(r"^[ \t]+-[ \t]*(.*?)[ \t]*$")
+# Greedy values, trailing blanks stripped in code: a lazy value before [ \t]*$ costs n^2 on a
+# line with a long run of blanks inside it.
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*))?$")
+_ITEM_LINE = re.compile(r"^[ \t]+-[ \t]*(.*)$")
 _INLINE_LIST = re.compile(r"^\[(.*)\]$")
 
 
@@ -68,12 +70,12 @@ def _front_matter_by_lines(yaml_text: str) -> dict[str, Any]:
     for line in yaml_text.split("\n"):
         item = _ITEM_LINE.match(line)
         if item and list_key is not None:
-            fields[list_key].append(_unquoted(item.group(1)))
+            fields[list_key].append(_unquoted(item.group(1).rstrip(" \t")))
             continue
         key_line = _KEY_LINE.match(line)
         if key_line is None:
             continue
-        key, value = key_line.group(1), (key_line.group(2) or "")
+        key, value = key_line.group(1), (key_line.group(2) or "").rstrip(" \t")
         list_key = None
         if key not in KNOWN_KEYS:
             continue

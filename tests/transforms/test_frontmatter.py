@@ -65,3 +65,27 @@ def test_front_matter_problems(text: str, reason: Reason) -> None:
 
 def test_empty_front_matter_is_an_empty_mapping() -> None:
     assert front_matter("---\n---\n<p>x</p>").fields == {}
+
+
+def test_a_line_with_a_long_run_of_blanks_is_read_in_linear_time() -> None:
+    """Hostile front matter that YAML rejects, with a million blanks inside a value: a lazy value
+    pattern took minutes (n^2); the alarm turns a hang into a failure."""
+    import signal
+
+    from transforms.frontmatter import front_matter
+
+    text = "---\ntitle: 'It's a" + " " * 1_000_000 + "b  \ncategories:\n  - 金融 \t\n---\n<p>正文</p>"
+
+    def too_slow(*_args: object) -> None:
+        raise TimeoutError("front matter fallback went quadratic")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(30)
+    try:
+        matter = front_matter(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert matter.recovered
+    assert matter.fields["title"].endswith("a" + " " * 1_000_000 + "b")
+    assert matter.fields["categories"] == ["金融"]
