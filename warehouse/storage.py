@@ -96,12 +96,12 @@ class Storage:
         os.replace(tmp, target)
         self._fsync_dir(folder)
 
-    def write_frame(self, frame: pl.DataFrame, rel: str, compression: str = PARQUET_COMPRESSION) -> None:
+    def write_frame(self, frame: pl.DataFrame, rel: str) -> None:
         buffer = io.BytesIO()
         frame.write_parquet(
             buffer,
-            compression=compression,  # type: ignore[arg-type]
-            compression_level=PARQUET_LEVEL if compression == PARQUET_COMPRESSION else None,
+            compression=PARQUET_COMPRESSION,
+            compression_level=PARQUET_LEVEL,
             statistics=True,
             row_group_size=ROW_GROUP_ROWS,
         )
@@ -122,15 +122,14 @@ class Storage:
         Only the run that writes it reads it, and a run killed midway starts over, so it needs
         neither Parquet's encoding nor an fsync (either costs more than the write itself).
         """
-        buffer = io.BytesIO()
-        frame.write_ipc(buffer, compression="lz4" if self.remote else "uncompressed")
         target = self.path(rel)
         if self.remote:
+            buffer = io.BytesIO()
+            frame.write_ipc(buffer, compression="lz4")  # it crosses the network twice
             self.fs.pipe_file(target, buffer.getvalue())
             return
         os.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-        with open(target, "wb") as handle:
-            handle.write(buffer.getbuffer())
+        frame.write_ipc(target, compression="uncompressed")
 
     def read_staged(self, rels: list[str], columns: list[str] | None = None) -> pl.DataFrame:
         """Staged files of one schema as one frame (local ones in one parallel scan)."""
