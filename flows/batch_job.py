@@ -7,6 +7,9 @@ worker needs: no settings model, no catalog, no Prefect.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,23 @@ class BatchJob:
     storage_options: dict[str, Any] = field(default_factory=dict)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for one batch.
+
+    Parsing allocates hundreds of objects per article and makes no cyclic garbage (a soup is taken
+    apart after its walk), so the collector's passes over them are pure cost (~2% of a batch);
+    what a batch leaves is bounded by the batch, and the collector runs again right after it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def transformed_batch(job: BatchJob) -> dict[str, int]:
     """Read and parse one batch of files; write its frames to the run's staging folder in the lake."""
     source = Source(job.source, job.storage_options)
@@ -62,7 +82,8 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
         processed.append((rel, raw.size_bytes, mtime, raw.sha256, touched))
         if not touched:
             raws.append(raw)
-    batch = parsed_batch(raws, options)
+    with _collector_paused():
+        batch = parsed_batch(raws, options)
     validated_articles(batch.articles)  # before anything is staged for the lake
     name = f"{job.index:06d}.arrow"
     # One staging file per partition, so the load can take one partition at a time.

@@ -58,39 +58,80 @@ _BLOCK_MARKUP = re.compile(
 # the line) unless it hides the text or has a class the walk looks at; a fragment with such a tag
 # keeps them all. Only text-only pairs go: a misnested tag can end a paragraph, so it stays.
 _FORMATTING = "font|span|strong|b|em|i|u|sup|sub|small|abbr"
-_ATTRIBUTES = r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?)*\s*"""
+_NAME = r"""[^\s"'<>/=]+"""
+_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s"'<>]+)"""
+_ATTRIBUTES = rf"(?:\s+{_NAME}(?:\s*=\s*{_VALUE})?)*\s*"
+# Attributes the walk never looks at: anything but class, hidden and style.
+_IGNORED_ATTRIBUTES = rf"(?:\s+(?!(?:class|hidden|style)(?![^\s\"'<>/=])){_NAME}(?:\s*=\s*{_VALUE})?)*\s*"
+# ... and a class that is not a promo block's (the walk skips those without ending the line).
+_SHOWN_ATTRIBUTES = (
+    rf"(?:\s+(?:(?!(?:class|hidden|style)(?![^\s\"'<>/=])){_NAME}(?:\s*=\s*{_VALUE})?"
+    rf"|class\s*=\s*(?![\"']?[^\"'<>]*(?:{'|'.join(sorted(_PROMO_CLASSES))})){_VALUE}))*\s*"
+)
 _FORMATTED_TEXT = re.compile(rf"<({_FORMATTING})(?=[\s>]){_ATTRIBUTES}>([^<]*)</\1\s*>", re.I)
 _MEANINGFUL_FORMATTING = re.compile(
     rf"<(?:{_FORMATTING})\s[^<>]*?(?:hidden|display|video|{'|'.join(sorted(_PROMO_CLASSES | {_EDITOR_CLASS}))})",
     re.I,
 )
 _NESTING_PASSES = 3
+# A character reference left open ("&amp" before a tag) could take in the text after a cut tag.
+_OPEN_REFERENCE = re.compile(r"&#?[0-9a-z]+(?![0-9a-z;])", re.I)
 # Whitespace that only closing tags separate from an opening block tag (or from the end) ends a
-# line, and clean_text strips it. Not before a closing tag alone: a stray </p> closes nothing.
+# line, and clean_text strips it. Not before a closing tag alone: a stray </p> closes nothing;
+# nor before a block the walk skips (hidden, or a promo): it ends no line.
 _FLUSHING_TAGS = sorted(_BLOCK_TAGS - {"html", "body"} | {"br", "tr"}, key=len, reverse=True)
 # The lookahead passes at most 8 closing tags: unbounded, a run of n closing tags costs n^2.
 _WHITESPACE_ENDING_A_LINE = re.compile(
-    rf">\s+(?=(?:</[a-zA-Z][a-zA-Z0-9]*\s*>\s*){{0,8}}(?:<(?:{'|'.join(_FLUSHING_TAGS)})[\s/>]|$))", re.I
+    rf">\s+(?=(?:</[a-zA-Z][a-zA-Z0-9]*\s*>\s*){{0,8}}(?:<(?:{'|'.join(_FLUSHING_TAGS)})(?=[\s/>]){_SHOWN_ATTRIBUTES}/?>|$))",
+    re.I,
 )
 # Where whitespace is text (preformatted) or a "<" is not a tag's start, nothing is cut.
 _UNSURE = re.compile(r"<(?:pre|textarea|xmp|listing|plaintext)\b|<[^>]*<", re.I)
 
 
-def leaner_markup(html: str) -> str:
+# Runs of paragraphs of plain text become one paragraph whose breaks are a private-use character
+# the walk splits on: a quarter of a typical article's nodes are such <p> tags. Only attributes
+# the walk ignores are allowed, and markup that could hold the character itself (raw or as a
+# reference) is not merged.
+LINE_BREAK = "\ue000"
+_PLAIN_P = rf"<p(?=[\s>]){_IGNORED_ATTRIBUTES}>"
+_PLAIN_PARAGRAPH = re.compile(rf"({_PLAIN_P})([^<]*)</p\s*>", re.I)
+_PLAIN_PARAGRAPHS = re.compile(rf"{_PLAIN_P}[^<]*</p\s*>(?:\s*{_PLAIN_P}[^<]*</p\s*>)+", re.I)
+_LINE_BREAK_HELD = re.compile(r"\ue000|&#(?:x0*e000|0*57344)(?![0-9a-f])", re.I)
+
+
+@dataclass(frozen=True)
+class LeanMarkup:
+    """Markup to parse, and the character that stands for a paragraph break in it (if any)."""
+
+    html: str
+    line_break: str | None = None
+
+
+def _merged_run(run: re.Match[str]) -> str:
+    paragraphs = _PLAIN_PARAGRAPH.findall(run.group(0))
+    return paragraphs[0][0] + LINE_BREAK.join(text for _, text in paragraphs) + "</p>"
+
+
+def leaner_markup(html: str) -> LeanMarkup:
     """The fragment without the nodes the walk would ignore: its ArticleBody is unchanged."""
     if "<!--" in html:
         html = _COMMENT.sub("", html)
     if "<" not in html:
-        return html
+        return LeanMarkup(html)
     html = _SCRIPT_STYLE.sub("", html)
     if _UNSURE.search(html):
-        return html
-    if not _MEANINGFUL_FORMATTING.search(html):
+        return LeanMarkup(html)
+    if not _MEANINGFUL_FORMATTING.search(html) and not _OPEN_REFERENCE.search(html):
         for _ in range(_NESTING_PASSES):  # <font><font>text</font></font> unwraps in two
             html, unwrapped = _FORMATTED_TEXT.subn(r"\2", html)
             if not unwrapped:
                 break
-    return _WHITESPACE_ENDING_A_LINE.sub(">", html)
+    html = _WHITESPACE_ENDING_A_LINE.sub(">", html)
+    if _LINE_BREAK_HELD.search(html):
+        return LeanMarkup(html)
+    html, merged = _PLAIN_PARAGRAPHS.subn(_merged_run, html)
+    return LeanMarkup(html, LINE_BREAK if merged else None)
 
 
 class _ReusedParserBuilder(LXMLTreeBuilder):
@@ -203,16 +244,19 @@ def _cells_of(row: Tag) -> list[Tag]:
     return cells
 
 
-def _table_row(row: Tag) -> str:
-    cells = [clean_text(cell.get_text(" ")) for cell in _cells_of(row)]
+def _table_row(row: Tag, line_break: str | None) -> str:
+    texts = (cell.get_text(" ") for cell in _cells_of(row))
+    if line_break is not None:  # a merged paragraph in a cell: its breaks were get_text's spaces
+        texts = (text.replace(line_break, " ") for text in texts)
+    cells = [clean_text(text) for text in texts]
     return "\t".join(cells) if any(cells) else ""
 
 
 class _Collector:
     """Walks the parsed body once, iteratively (no recursion limit on deep HTML)."""
 
-    def __init__(self, newline_breaks: bool = False) -> None:
-        self.newline_breaks = newline_breaks
+    def __init__(self, line_break: str | None = None) -> None:
+        self.line_break = line_break  # a character in text that ends a line, as a block would
         self.body = ArticleBody()
         self._line: list[str] = []
         self._images: dict[str, None] = {}
@@ -261,8 +305,8 @@ class _Collector:
                 self.flush()
                 continue
             if type(node) is NavigableString:
-                if self.newline_breaks and "\n" in node:
-                    first, *rest = node.split("\n")
+                if self.line_break is not None and self.line_break in node:
+                    first, *rest = node.split(self.line_break)
                     self._line.append(first)
                     for piece in rest:
                         self.flush()
@@ -287,7 +331,7 @@ class _Collector:
                     if _EDITOR_CLASS in classes:
                         self.flush()
                         # Its lines as the walk reads them, so cutting markup never changes it.
-                        credit = " ".join(_Collector(self.newline_breaks).lines_of(node))
+                        credit = " ".join(_Collector(self.line_break).lines_of(node))
                         self.body.editor, self.body.editor_code = editor_of(credit)
                         continue
                     if not self.body.has_video and any("video" in c.lower() for c in classes):
@@ -298,7 +342,7 @@ class _Collector:
                 self.flush()
             elif name == "tr":
                 self.flush()
-                row = _table_row(node)
+                row = _table_row(node, self.line_break)
                 if row:
                     self.body.paragraphs.append(row)
                 for inner in node.descendants:
@@ -325,17 +369,26 @@ class _Collector:
             self.body.editor, self.body.editor_code = editor_of(paragraphs.pop())
 
 
-def collected_body(html: str) -> ArticleBody:
-    """Parse markup (BeautifulSoup on lxml) and walk it into paragraphs, editor and media facts."""
+def collected_body(html: str, line_break: str | None = None) -> ArticleBody:
+    """Parse markup (BeautifulSoup on lxml) and walk it into paragraphs, editor and media facts.
+
+    line_break is the character that ends a line in the text (LeanMarkup's); bare text without
+    block markup is broken at its newlines.
+    """
     if not html.strip():
         return ArticleBody()
     soup = parsed_soup(html)
     inner = html.strip()
     if inner.startswith("<div>"):
         inner = inner[5:]
-    body = _Collector(newline_breaks=not _BLOCK_MARKUP.search(inner)).walk(soup)
-    # A soup is a web of parent/child cycles: breaking it frees it at once instead of leaving
-    # it to the cycle collector, which otherwise costs about a third of the parse.
+    if line_break is None and not _BLOCK_MARKUP.search(inner):
+        line_break = "\n"
+    body = _Collector(line_break).walk(soup)
+    # A soup is a web of parent/child cycles: taking it apart frees it at once instead of leaving
+    # it to the cycle collector. The soup object itself is not linked to its first element, so
+    # its decompose() alone would clear only itself: each top element is taken apart.
+    for top in list(soup.contents):
+        top.decompose()
     soup.decompose()
     return body
 
@@ -343,6 +396,7 @@ def collected_body(html: str) -> ArticleBody:
 def article_body(html: str) -> ArticleBody:
     """An article's HTML fragment to its clean parts."""
     stock_codes = stock_codes_of(html) if ("quote_" in html or "news_keyword_pub" in html) else []
-    body = collected_body(leaner_markup(html))
+    lean = leaner_markup(html)
+    body = collected_body(lean.html, lean.line_break)
     body.stock_codes = stock_codes
     return body

@@ -7,9 +7,9 @@ is downloaded. The table is read once per process, on first use.
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 
 import polars as pl
 
@@ -109,14 +109,21 @@ _STOP = frozenset(
 )
 
 
+def _jieba_file(*parts: str) -> Path:
+    """A data file shipped in jieba's package, found without importing jieba (0.13 s a process)."""
+    spec = find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("jieba is not installed: its IDF table weighs the keywords")
+    return Path(next(iter(spec.submodule_search_locations)), *parts)
+
+
 @lru_cache(maxsize=1)
 def _idf() -> tuple[pl.DataFrame, float]:
     """jieba's IDF table as Polars columns sorted by term (4 MB of data, looked up by binary
     search), and its median, the weight of a term it does not list."""
-    data = (resources.files("jieba") / "analyse" / "idf.txt").read_bytes()
     table = (
         pl.read_csv(
-            io.BytesIO(data),
+            _jieba_file("analyse", "idf.txt"),
             separator=" ",
             has_header=False,
             quote_char=None,

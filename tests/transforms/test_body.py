@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 from transforms.body import article_body, editor_of, normalised_stock_code, stock_codes_of
 
 SINA = """<div>
@@ -105,3 +107,16 @@ def test_deeply_nested_html_does_not_recurse() -> None:
 def test_entity_soup_and_unclosed_tags() -> None:
     body = article_body("<div><p>&lt;b&gt; &amp;amp; &#x4e2d;&#25991; &bogus; <b>粗<i>斜</div>")
     assert body.paragraphs == ["<b> & 中文 &bogus; 粗斜"]
+
+
+def test_a_parse_leaves_no_cyclic_garbage() -> None:
+    # The soup is taken apart after the walk: left to the cycle collector it costs every parse.
+    gc.collect()
+    gc.disable()
+    try:
+        article_body(SINA)
+        article_body("<table><tr><td>1</td><td><b>2</b></td></tr></table><p>x<br>y</p>")
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
