@@ -74,8 +74,9 @@ _MEANINGFUL_FORMATTING = re.compile(
     re.I,
 )
 _NESTING_PASSES = 3
-# A character reference left open ("&amp" before a tag) could take in the text after a cut tag.
-_OPEN_REFERENCE = re.compile(r"&#?[0-9a-z]+(?![0-9a-z;])", re.I)
+# Text ending in an open character reference ("&amp" before a tag) could take in the text
+# after a cut tag.
+_OPEN_REFERENCE = re.compile(r"&#?[0-9a-z]*<", re.I)
 # Whitespace that only closing tags separate from an opening block tag (or from the end) ends a
 # line, and clean_text strips it. Not before a closing tag alone: a stray </p> closes nothing;
 # nor before a block the walk skips (hidden, or a promo): it ends no line.
