@@ -98,7 +98,7 @@ LINE_BREAK = "\ue000"
 _PLAIN_P = rf"<p(?=[\s>]){_IGNORED_ATTRIBUTES}>"
 _PLAIN_PARAGRAPH = re.compile(rf"({_PLAIN_P})([^<]*)</p\s*>", re.I)
 _PLAIN_PARAGRAPHS = re.compile(rf"{_PLAIN_P}[^<]*</p\s*>(?:\s*{_PLAIN_P}[^<]*</p\s*>)+", re.I)
-_LINE_BREAK_HELD = re.compile(r"\ue000|&#(?:x0*e000|0*57344)(?![0-9a-f])", re.I)
+_LINE_BREAK_REFERENCE = re.compile(r"&#(?:x0*e000|0*57344)(?![0-9a-f])", re.I)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def leaner_markup(html: str) -> LeanMarkup:
             if not unwrapped:
                 break
     html = _WHITESPACE_ENDING_A_LINE.sub(">", html)
-    if _LINE_BREAK_HELD.search(html):
+    if LINE_BREAK in html or ("&#" in html and _LINE_BREAK_REFERENCE.search(html)):
         return LeanMarkup(html)
     html, merged = _PLAIN_PARAGRAPHS.subn(_merged_run, html)
     return LeanMarkup(html, LINE_BREAK if merged else None)
@@ -245,8 +245,15 @@ def _cells_of(row: Tag) -> list[Tag]:
     return cells
 
 
+def _cell_text(cell: Tag) -> str:
+    contents = cell.contents
+    if len(contents) == 1 and type(contents[0]) is NavigableString:
+        return contents[0]  # most cells: what get_text would return, without its generator
+    return cell.get_text(" ")
+
+
 def _table_row(row: Tag, line_break: str | None) -> str:
-    texts = (cell.get_text(" ") for cell in _cells_of(row))
+    texts = (_cell_text(cell) for cell in _cells_of(row))
     if line_break is not None:  # a merged paragraph in a cell: its breaks were get_text's spaces
         texts = (text.replace(line_break, " ") for text in texts)
     cells = [clean_text(text) for text in texts]
