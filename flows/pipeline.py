@@ -21,7 +21,7 @@ import polars as pl
 from flows.batch_job import PROCESSED_SCHEMA, BatchJob, BatchRows, transformed_batch
 from flows.settings import Settings
 from flows.source import Source
-from transforms.schema import ARTICLES, QUARANTINE
+from transforms.schema import ARTICLES, PARSER_VERSION, QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
 from warehouse.layout import STAGING_DIR, checked_run_id
@@ -123,11 +123,23 @@ def loaded_changes(
     )
     options = LoadOptions(
         run_id=run_id,
+        parser_version=PARSER_VERSION,
         full_refresh=settings.full_refresh,
         allow_mass_delete=settings.allow_mass_delete,
         max_bad_ratio=settings.max_bad_ratio,
     )
     return writer.prepare(changes, options, now)
+
+
+def settings_for_lake(settings: Settings, state: LakeState, say: Callable[[str], None]) -> Settings:
+    """A lake whose rows another parser version made is rebuilt: every file is parsed again, so
+    that no row keeps what an older parser got wrong (and every row has one parser_version)."""
+    if settings.full_refresh or state.parser_version == PARSER_VERSION:
+        return settings
+    if state.manifest is not None:
+        made_by = state.parser_version or "an older newslake"
+        say(f"the lake's rows were parsed by {made_by}; parser {PARSER_VERSION} parses every file again")
+    return settings.model_copy(update={"full_refresh": True})
 
 
 def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: dt.datetime) -> list[BatchJob]:
@@ -190,6 +202,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
         storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
         staging = f"{STAGING_DIR}/{summary.run_id}"
         try:
+            settings = settings_for_lake(settings, writer.state(), say)
             plan = stages.extract(settings, writer)
             jobs = batch_jobs(plan, settings, staging, summary.run_id, now)
             say(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-PARSER_VERSION = "1.1.0"
+PARSER_VERSION = "1.1.1"
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 STRINGS = pl.List(pl.String)

@@ -33,8 +33,10 @@ def planned_changes(listing: pl.DataFrame, manifest: pl.DataFrame, full_refresh:
     if full_refresh or manifest.is_empty():
         candidates = listing.with_columns(known_sha256=pl.lit(None, pl.String()))
         present = set(listing["source_path"].to_list())
-        deleted = sorted(set(manifest["source_path"].to_list()) - present)
-        return Plan(candidates=candidates, deleted=deleted, new=listing.height, seen=listing.height)
+        known = set(manifest["source_path"].to_list())
+        deleted = sorted(known - present)
+        new = len(present - known)
+        return Plan(candidates=candidates, deleted=deleted, new=new, seen=listing.height)
 
     joined = listing.join(
         manifest.select("source_path", "size_bytes", "mtime_ns", "source_sha256"),

@@ -50,6 +50,7 @@ class RunChanges:
 @dataclass
 class LoadOptions:
     run_id: str
+    parser_version: str  # of this run's rows; a full build records it in the state
     full_refresh: bool = False
     allow_mass_delete: bool = False
     max_bad_ratio: float = 1.0
@@ -209,6 +210,8 @@ class LakeWriter:
 
         manifest = self._new_manifest(old_manifest, processed, winners, collisions, bad, options)
         pending = replace(state, partitions=dict(sorted(partitions.items())), retired=dict(state.retired))
+        if fresh:  # every row is now this parser's
+            pending.parser_version = options.parser_version
         pending.quarantine = self._write_if_changed(
             quarantine, old_quarantine, None if fresh else state.quarantine, QUARANTINE, "quarantine", options
         )

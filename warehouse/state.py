@@ -22,6 +22,8 @@ class LakeState:
     manifest: str | None = None
     runs: str | None = None
     retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
+    # The parser that made every row (set by a full build); None for a lake from before it was kept.
+    parser_version: str | None = None
 
     def referenced(self) -> set[str]:
         files = set(self.partitions.values())
@@ -42,6 +44,7 @@ def load_state(storage: Storage, name: str) -> LakeState:
         manifest=data.get("manifest"),
         runs=data.get("runs"),
         retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
+        parser_version=data.get("parser_version"),
     )
 
 

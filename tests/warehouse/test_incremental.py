@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from flows.pipeline import Stages, run_pipeline
 from flows.sample import write_sample
+from flows.settings import Settings
 from tests.helpers import assert_same_lake, parquet_files, run, snapshot
+from transforms.schema import PARSER_VERSION
 from warehouse.load import MassDeleteRefused
 
 
@@ -115,3 +119,33 @@ def test_many_small_runs_leave_one_file_per_partition(source: Path, tmp_path: Pa
         run(source, lake)
     folders = {p.parent for p in (lake / "articles").rglob("*.parquet")}
     assert len(list((lake / "articles").rglob("*.parquet"))) == len(folders)
+
+
+@pytest.mark.parametrize("made_by", ["0.9.0", None])
+def test_a_lake_another_parser_made_is_parsed_again(
+    source: Path, tmp_path: Path, made_by: str | None
+) -> None:
+    lake = tmp_path / "lake"
+    run(source, lake)
+    state_file = lake / "_state.json"
+    state = json.loads(state_file.read_text())
+    assert state["parser_version"] == PARSER_VERSION
+    if made_by is None:  # a lake from before the state kept the version
+        del state["parser_version"]
+    else:
+        state["parser_version"] = made_by
+    state_file.write_text(json.dumps(state))
+
+    said: list[str] = []
+    settings = Settings(source=source, lake=lake, workers=1, batch_size=7, retain_seconds=0.0)
+    again = run_pipeline(settings, Stages(log=said.append))
+    assert (again.status, again.rows_written, again.files_changed, again.files_new) == (
+        "succeeded",
+        40,
+        40,
+        0,
+    )
+    assert any(f"parser {PARSER_VERSION} parses every file again" in line for line in said)
+    assert json.loads(state_file.read_text())["parser_version"] == PARSER_VERSION
+    assert run(source, lake).status == "no_changes"
+    assert_same_lake(lake, _full(source, tmp_path))
