@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -238,33 +239,44 @@ class LakeWriter:
     ) -> None:  # fmt: skip
         """Rewrite only the partitions that lose or gain rows, each into one new sorted file.
 
-        One partition is in memory at a time. Its new rows were validated against the contract when
-        they were parsed; here the partition must hold one row per article_id (a violation raises
-        and the prepared files are never committed).
+        Two partitions are in memory at a time: while one is read and sorted, the other is
+        compressed and written (Polars does both outside the GIL). Its new rows were validated
+        against the contract when they were parsed; here the partition must hold one row per
+        article_id (a violation raises and the prepared files are never committed).
         """
         incoming = {str(k[0]): v["source_path"] for k, v in winners.group_by("_partition")}
         leaving: dict[str, list[str]] = {}
         for path, name in removed.select("source_path", partition_name_expr()).iter_rows():
             leaving.setdefault(name, []).append(path)
-        for name in sorted(set(incoming) | set(leaving)):
+
+        def rewritten(name: str) -> tuple[str, str | None, int, int]:
+            """(partition, its new file or None when it is left empty, rows deleted, rows written)"""
             base = ARTICLES.empty_frame() if options.full_refresh else self._partition(state, name)
+            deleted = written = 0
             if name in leaving:
                 kept = base.filter(~pl.col("source_path").is_in(leaving[name]))
-                result.rows_deleted += base.height - kept.height
-                base = kept
+                deleted, base = base.height - kept.height, kept
             if name in incoming:
                 fresh = articles_in(name).filter(pl.col("source_path").is_in(incoming[name].implode()))
                 base = pl.concat([base, ARTICLES.conform(fresh)])
-                result.rows_written += fresh.height
+                written = fresh.height
             if base.is_empty():
-                partitions.pop(name, None)
-                continue
+                return name, None, deleted, written
             rel = partition_file(name, options.run_id)
             self.storage.write_parquet(
                 unique_articles(base).sort(["published_at", "article_id"], nulls_last=True), ARTICLES, rel
             )
-            partitions[name] = rel
-            result.partitions_rewritten.append(name)
+            return name, rel, deleted, written
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition") as pool:
+            for name, rel, deleted, written in pool.map(rewritten, sorted(set(incoming) | set(leaving))):
+                result.rows_deleted += deleted
+                result.rows_written += written
+                if rel is None:
+                    partitions.pop(name, None)
+                    continue
+                partitions[name] = rel
+                result.partitions_rewritten.append(name)
 
     @staticmethod
     def _duplicate_records(
