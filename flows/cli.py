@@ -158,6 +158,13 @@ def _run_flow(settings: Any, progress: bool = False) -> dict[str, Any]:
     except (MassDeleteRefused, RunRejected, LakeBusy, ContractViolation, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        from botocore.exceptions import NoCredentialsError  # s3fs's; imported only on this path
+
+        if isinstance(exc, NoCredentialsError):
+            _fail(
+                "no AWS credentials found: every process that reads or writes S3 needs its own (this one "
+                "and each Dask worker: the AWS environment or an instance role); tasks are never sent secrets"
+            )
         _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     raise AssertionError("unreachable")
 

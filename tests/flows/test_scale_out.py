@@ -114,3 +114,19 @@ def test_dask_run_equals_a_local_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     run(tmp_path / "src", tmp_path / "local-lake")
     assert_same_lake(tmp_path / "dask-lake", tmp_path / "local-lake")
+
+
+def test_a_run_without_aws_credentials_says_so_in_one_line(s3: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in prefect_env(tmp_path / "prefect").items() if not k.startswith("AWS_")}
+    env.update(
+        HOME=str(tmp_path), AWS_ENDPOINT_URL=s3, AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true"
+    )
+    done = subprocess.run(
+        [str(BIN / "newslake"), "run", "--source", "s3://news/archive", "--lake", str(tmp_path / "lake")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.strip().splitlines() == [
+        "newslake: error: no AWS credentials found: every process that reads or writes S3 needs its own "
+        "(this one and each Dask worker: the AWS environment or an instance role); tasks are never sent secrets"
+    ]
