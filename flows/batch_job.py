@@ -87,9 +87,11 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     validated_articles(batch.articles)  # before anything is staged for the lake
     name = f"{job.index:06d}.arrow"
     # One staging file per partition, so the load can take one partition at a time.
-    for (partition,), rows in batch.articles.with_columns(_p=partition_name_expr()).group_by("_p"):
-        staged = f"{job.staging}/articles/{partition}/{name}"
-        storage.write_staged(rows.drop("_p"), staged)
+    by_partition = batch.articles.with_columns(_p=partition_name_expr()).partition_by(
+        "_p", as_dict=True, include_key=False
+    )
+    for (partition,), rows in by_partition.items():
+        storage.write_staged(rows, f"{job.staging}/articles/{partition}/{name}")
     storage.write_staged(batch.quarantine, f"{job.staging}/quarantine-{name}")
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
     storage.write_staged(processed_frame, f"{job.staging}/processed-{name}")
