@@ -61,13 +61,12 @@ _FORMATTING = "font|span|strong|b|em|i|u|sup|sub|small|abbr"
 _NAME = r"""[^\s"'<>/=]+"""
 _VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s"'<>]+)"""
 _ATTRIBUTES = rf"(?:\s+{_NAME}(?:\s*=\s*{_VALUE})?)*\s*"
-# Attributes the walk never looks at: anything but class, hidden and style.
-_IGNORED_ATTRIBUTES = rf"(?:\s+(?!(?:class|hidden|style)(?![^\s\"'<>/=])){_NAME}(?:\s*=\s*{_VALUE})?)*\s*"
-# ... and a class that is not a promo block's (the walk skips those without ending the line).
-_SHOWN_ATTRIBUTES = (
-    rf"(?:\s+(?:(?!(?:class|hidden|style)(?![^\s\"'<>/=])){_NAME}(?:\s*=\s*{_VALUE})?"
-    rf"|class\s*=\s*(?![\"']?[^\"'<>]*(?:{'|'.join(sorted(_PROMO_CLASSES))})){_VALUE}))*\s*"
-)
+# An attribute the walk never reads: anything but class, hidden and style.
+_UNREAD_ATTRIBUTE = rf"""(?!(?:class|hidden|style)(?![^\s"'<>/=])){_NAME}(?:\s*=\s*{_VALUE})?"""
+# A class that is not a promo block's (the walk skips a promo without ending the line).
+_NO_PROMO_CLASS = rf"""class\s*=\s*(?!["']?[^"'<>]*(?:{"|".join(sorted(_PROMO_CLASSES))})){_VALUE}"""
+_IGNORED_ATTRIBUTES = rf"(?:\s+{_UNREAD_ATTRIBUTE})*\s*"
+_SHOWN_ATTRIBUTES = rf"(?:\s+(?:{_UNREAD_ATTRIBUTE}|{_NO_PROMO_CLASS}))*\s*"
 _FORMATTED_TEXT = re.compile(rf"<({_FORMATTING})(?=[\s>]){_ATTRIBUTES}>([^<]*)</\1\s*>", re.I)
 _MEANINGFUL_FORMATTING = re.compile(
     rf"<(?:{_FORMATTING})\s[^<>]*?(?:hidden|display|video|{'|'.join(sorted(_PROMO_CLASSES | {_EDITOR_CLASS}))})",

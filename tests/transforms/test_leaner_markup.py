@@ -129,6 +129,7 @@ def test_plain_paragraphs_are_merged_unless_the_break_could_be_text():
     [
         "x<p hidden></p> <p hidden></p>正文",  # a skipped block ends no line: its space is text
         'x<div class="appendQr_wrap">promo</div> y',
+        '<a href="https://e.com/">x</a> <div class="clearfix appendQr_wrap">promo</div>y',
         "<span>&amp</span>;",  # unwrapped, the reference would take in the ";"
         "&am<b>p;</b>",
     ],
