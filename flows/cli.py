@@ -56,6 +56,7 @@ CatalogOption = Annotated[
 ]
 TzOption = Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")]
 BatchSizeOption = Annotated[int, typer.Option(help="Files per transform task.")]
+BatchBytesOption = Annotated[int, typer.Option(help="Source bytes per transform task at most.")]
 BadRatioOption = Annotated[float, typer.Option(help="Above this share of bad files, load nothing and fail.")]
 
 
@@ -72,6 +73,7 @@ def run(
         str | None, typer.Option(help="tcp://host:port of a Dask scheduler to run the transform tasks on.")
     ] = None,
     batch_size: BatchSizeOption = _DEFAULTS["batch_size"],
+    batch_bytes: BatchBytesOption = _DEFAULTS["batch_bytes"],
     workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
     max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = _DEFAULTS[
         "max_file_bytes"
@@ -101,7 +103,7 @@ def run(
         _fail(f"source {source} is not a folder")
     try:
         settings = Settings(
-            source=source, lake=lake, tz=tz, catalog=catalog, batch_size=batch_size,
+            source=source, lake=lake, tz=tz, catalog=catalog, batch_size=batch_size, batch_bytes=batch_bytes,
             workers=workers or (os.cpu_count() or 1), max_file_bytes=max_file_bytes,
             max_bad_ratio=max_bad_ratio, full_refresh=full_refresh,
             allow_mass_delete=allow_mass_delete, lock_timeout=lock_timeout,
@@ -206,6 +208,7 @@ def serve(
     name: Annotated[str, typer.Option(help="Deployment name.")] = "newslake-scheduled",
     tz: TzOption = _DEFAULTS["tz"],
     batch_size: BatchSizeOption = _DEFAULTS["batch_size"],
+    batch_bytes: BatchBytesOption = _DEFAULTS["batch_bytes"],
     max_bad_ratio: BadRatioOption = _DEFAULTS["max_bad_ratio"],
 ) -> None:
     """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
@@ -227,6 +230,7 @@ def serve(
             catalog=catalog.resolve() if catalog else None,
             tz=tz,
             batch_size=batch_size,
+            batch_bytes=batch_bytes,
             max_bad_ratio=max_bad_ratio,
             storage_options=_storage_options(),
         )

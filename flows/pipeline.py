@@ -142,15 +142,31 @@ def settings_for_lake(settings: Settings, state: LakeState, say: Callable[[str],
     return settings.model_copy(update={"full_refresh": True})
 
 
+def batched_rows(rows: BatchRows, max_files: int, max_bytes: int) -> list[BatchRows]:
+    """Consecutive runs of files, each at most max_files files and max_bytes listed bytes (a file
+    larger than max_bytes makes a batch alone): a worker's memory follows the bytes it parses."""
+    batches: list[BatchRows] = []
+    current: BatchRows = []
+    size = 0
+    for row in rows:
+        if current and (len(current) == max_files or size + row[1] > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(row)
+        size += row[1]
+    if current:
+        batches.append(current)
+    return batches
+
+
 def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: dt.datetime) -> list[BatchJob]:
     rows: BatchRows = list(
         plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
     )
-    size = settings.batch_size
     return [
         BatchJob(
-            index=i // size,
-            rows=rows[i : i + size],
+            index=index,
+            rows=batch,
             source=absolute_location(settings.source),
             lake=absolute_location(settings.lake),
             staging=staging,
@@ -160,7 +176,7 @@ def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: d
             max_file_bytes=settings.max_file_bytes,
             storage_options=settings.storage_options,
         )
-        for i in range(0, len(rows), size)
+        for index, batch in enumerate(batched_rows(rows, settings.batch_size, settings.batch_bytes))
     ]
 
 

@@ -33,6 +33,11 @@ class Settings(BaseModel):
     tz: str = Field("Asia/Shanghai", description="Time zone of naive front-matter dates.")
     patterns: tuple[str, ...] = Field(("*.md", "*.markdown", "*.txt"), description="File name globs to load.")
     batch_size: int = Field(1000, ge=1, le=100_000, description="Files per transform task.")
+    batch_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1,
+        description="Source bytes per transform task at most (a larger file is a task alone).",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Transform processes."
     )
