@@ -59,6 +59,8 @@ def _collector_paused() -> Iterator[None]:
     Parsing allocates hundreds of objects per article and makes no cyclic garbage (a soup is taken
     apart after its walk), so the collector's passes over them are pure cost (~2% of a batch);
     what a batch leaves is bounded by the batch, and the collector runs again right after it.
+    The switch is process-wide: on a Dask worker with several threads, tasks that run meanwhile
+    run without it too, and the last batch to finish turns it back on.
     """
     was_enabled = gc.isenabled()
     gc.disable()
