@@ -60,7 +60,7 @@ def _collector_paused() -> Iterator[None]:
     apart after its walk), so the collector's passes over them are pure cost (~2% of a batch);
     what a batch leaves is bounded by the batch, and the collector runs again right after it.
     The switch is process-wide: on a Dask worker with several threads, tasks that run meanwhile
-    run without it too, and the last batch to finish turns it back on.
+    run without it too; the batch that found it on turns it back on when it ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()
