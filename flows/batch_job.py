@@ -16,11 +16,8 @@ from typing import Any
 import polars as pl
 
 from flows.source import Source
-from transforms.article import ParseOptions
-from transforms.batch import parsed_batch
 from warehouse.layout import partition_name_expr
 from warehouse.storage import Storage
-from warehouse.validation import validated_articles
 
 PROCESSED_SCHEMA = pl.Schema(
     {
@@ -73,6 +70,12 @@ def _collector_paused() -> Iterator[None]:
 
 def transformed_batch(job: BatchJob) -> dict[str, int]:
     """Read and parse one batch of files; write its frames to the run's staging folder in the lake."""
+    # The parser (BeautifulSoup, lxml, the keyword table) and pandera load with the first batch,
+    # so that a run with nothing to parse never imports them.
+    from transforms.article import ParseOptions
+    from transforms.batch import parsed_batch
+    from warehouse.validation import validated_articles
+
     source = Source(job.source, job.storage_options)
     storage = Storage(job.lake, job.storage_options)
     options = ParseOptions(timezone=job.tz, run_id=job.run_id, now=job.now)

@@ -1,30 +1,32 @@
-"""The newslake command line: run, query, sample."""
+"""The newslake command line: run, serve, query, report, sample.
+
+Each command imports what it needs when it runs: `--help`, `query`, `report` and `sample`
+never import Prefect, and `--help` and `query` not Polars, pandera or the settings model
+(flows/defaults.py holds the defaults they show).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, NoReturn
 
-import typer
+import click
 
-from flows.settings import Settings
-
-# An option's default is the settings model's: declared once.
-_DEFAULTS: dict[str, Any] = {name: field.default for name, field in Settings.model_fields.items()}
+from flows import defaults
 
 
-app = typer.Typer(
+@click.group(
     help="newslake: raw RSS article files → typed Parquet lake → DuckDB catalog.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
 )
-
-SAMPLE_SIZE = 200
+def app() -> None:
+    pass
 
 
 class OutputFormat(StrEnum):
@@ -33,9 +35,14 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"newslake: error: {message}", err=True)
-    raise typer.Exit(code)
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"newslake: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _quiet_prefect(console_level: str = "CRITICAL") -> None:
@@ -49,72 +56,125 @@ def _quiet_prefect(console_level: str = "CRITICAL") -> None:
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 
 
+def _settings_or_exit(**values: Any) -> Any:
+    """The settings model built from the options; invalid values are one line and exit 2."""
+    from pydantic import ValidationError
+
+    from flows.settings import Settings
+
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()), 2)
+
+
 # Options that several commands share, declared once.
-LakeOption = Annotated[str, typer.Option(help="Lake root: folder or s3://bucket/prefix.")]
-CatalogOption = Annotated[
-    Path | None, typer.Option(help="DuckDB catalog file (default LAKE/warehouse.duckdb; required for S3).")
-]
-TzOption = Annotated[str, typer.Option(help="Time zone of naive front-matter dates.")]
-BatchSizeOption = Annotated[int, typer.Option(help="Files per transform task.")]
-BatchBytesOption = Annotated[int, typer.Option(help="Source bytes per transform task at most.")]
-BadRatioOption = Annotated[float, typer.Option(help="Above this share of bad files, load nothing and fail.")]
+_lake_option = click.option("--lake", default=defaults.LAKE, help="Lake root: folder or s3://bucket/prefix.")
+_catalog_option = click.option(
+    "--catalog",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"DuckDB catalog file (default LAKE/{defaults.CATALOG_NAME}; required for an S3 lake).",
+)
+_tz_option = click.option("--tz", default=defaults.TZ, help="Time zone of naive front-matter dates.")
+_batch_size_option = click.option(
+    "--batch-size", type=int, default=defaults.BATCH_SIZE, help="Files per transform task."
+)
+_batch_bytes_option = click.option(
+    "--batch-bytes", type=int, default=defaults.BATCH_BYTES, help="Source bytes per transform task at most."
+)
+_bad_ratio_option = click.option(
+    "--max-bad-ratio",
+    type=float,
+    default=defaults.MAX_BAD_RATIO,
+    help="Above this share of bad files, load nothing and fail.",
+)
+_read_lake_option = click.option(
+    "--lake", type=click.Path(path_type=Path), default=Path(defaults.LAKE), help="Lake root."
+)
+_read_catalog_option = click.option(
+    "--catalog",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Catalog file (default LAKE/{defaults.CATALOG_NAME}).",
+)
+
+_SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so that it stops the way Ctrl-C stops it."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated()
 
 
 @app.command()
+@click.option(
+    "--source",
+    default=None,
+    help="Folder or s3://bucket/prefix of raw article files (default: generated sample).",
+)
+@_lake_option
+@_tz_option
+@_catalog_option
+@click.option(
+    "--dask-address", default=None, help="tcp://host:port of a Dask scheduler to run the transform tasks on."
+)
+@_batch_size_option
+@_batch_bytes_option
+@click.option("--workers", type=int, default=None, help="Transform processes (default: CPU cores).")
+@click.option(
+    "--max-file-bytes", type=int, default=defaults.MAX_FILE_BYTES, help="Quarantine larger files unread."
+)
+@_bad_ratio_option
+@click.option("--full-refresh", is_flag=True, help="Rebuild the whole lake.")
+@click.option("--allow-mass-delete", is_flag=True, help="Allow deleting over half the rows.")
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=defaults.LOCK_TIMEOUT,
+    help="Seconds to wait for a concurrent run's lock.",
+)
+@click.option(
+    "--prefect",
+    is_flag=True,
+    help="Run as the newslake-etl Prefect flow (the default when PREFECT_API_URL is set; "
+    "without it a temporary server is started).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def run(
-    source: Annotated[
-        str | None,
-        typer.Option(help="Folder or s3://bucket/prefix of raw article files (default: generated sample)."),
-    ] = None,
-    lake: LakeOption = "data/lake",
-    tz: TzOption = _DEFAULTS["tz"],
-    catalog: CatalogOption = None,
-    dask_address: Annotated[
-        str | None, typer.Option(help="tcp://host:port of a Dask scheduler to run the transform tasks on.")
-    ] = None,
-    batch_size: BatchSizeOption = _DEFAULTS["batch_size"],
-    batch_bytes: BatchBytesOption = _DEFAULTS["batch_bytes"],
-    workers: Annotated[int | None, typer.Option(help="Transform processes (default: CPU cores).")] = None,
-    max_file_bytes: Annotated[int, typer.Option(help="Quarantine larger files unread.")] = _DEFAULTS[
-        "max_file_bytes"
-    ],
-    max_bad_ratio: BadRatioOption = _DEFAULTS["max_bad_ratio"],
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the whole lake.")] = False,
-    allow_mass_delete: Annotated[
-        bool, typer.Option("--allow-mass-delete", help="Allow deleting over half the rows.")
-    ] = False,
-    lock_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for a concurrent run's lock.")
-    ] = _DEFAULTS["lock_timeout"],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
-) -> None:
+    source: str | None, lake: str, tz: str, catalog: Path | None, dask_address: str | None, batch_size: int,
+    batch_bytes: int, workers: int | None, max_file_bytes: int, max_bad_ratio: float, full_refresh: bool,
+    allow_mass_delete: bool, lock_timeout: float, prefect: bool, as_json: bool, quiet: bool,
+) -> None:  # fmt: skip
     """Load SOURCE into LAKE incrementally and publish the DuckDB catalog."""
-    _quiet_prefect()
-    from pydantic import ValidationError
-
-    from flows.sample import write_sample
+    # Ctrl-C and SIGTERM stop the run the same way (a shell starts background jobs with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    use_prefect = prefect or bool(os.environ.get("PREFECT_API_URL"))
     from warehouse.storage import is_remote
 
     if source is None:
-        source = "data/sample"
-        write_sample(Path(source), SAMPLE_SIZE)
+        from flows.sample import write_sample
+
+        source = defaults.SOURCE
+        write_sample(Path(source), defaults.SAMPLE_SIZE)
     if not is_remote(source) and not Path(source).is_dir():
-        _fail(f"source {source} is not a folder")
-    try:
-        settings = Settings(
-            source=source, lake=lake, tz=tz, catalog=catalog, batch_size=batch_size, batch_bytes=batch_bytes,
-            workers=workers or (os.cpu_count() or 1), max_file_bytes=max_file_bytes,
-            max_bad_ratio=max_bad_ratio, full_refresh=full_refresh,
-            allow_mass_delete=allow_mass_delete, lock_timeout=lock_timeout,
-            dask_address=dask_address, storage_options=_storage_options(),
-        )  # fmt: skip
-    except ValidationError as exc:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
-        return
-    summary = _run_flow(settings, progress=not (quiet or as_json) and sys.stdout.isatty())
+        _fail(f"source {source} is not a folder", 2)
+    settings = _settings_or_exit(
+        source=source, lake=lake, tz=tz, catalog=catalog, batch_size=batch_size, batch_bytes=batch_bytes,
+        workers=workers if workers is not None else (os.cpu_count() or 1), max_file_bytes=max_file_bytes,
+        max_bad_ratio=max_bad_ratio, full_refresh=full_refresh,
+        allow_mass_delete=allow_mass_delete, lock_timeout=lock_timeout,
+        dask_address=dask_address, storage_options=_storage_options(),
+    )  # fmt: skip
+    progress = not (quiet or as_json) and sys.stdout.isatty()
+    summary = _run_with_prefect(settings) if use_prefect else _run_here(settings, progress)
     if as_json:
-        typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
+        click.echo(json.dumps(summary, ensure_ascii=False, default=str))
     elif not quiet:
         _print_summary(summary, settings)
     if summary["status"] not in ("succeeded", "no_changes"):
@@ -132,49 +192,119 @@ def _storage_options() -> dict[str, Any]:
     return options
 
 
-def _run_flow(settings: Any, progress: bool = False) -> dict[str, Any]:
-    if progress:
-        from rich.progress import Progress
+def _run_here(settings: Any, progress: bool) -> dict[str, Any]:
+    """The stages in this process (no Prefect API configured)."""
+    from flows.local_run import run_in_process
 
-        import flows.etl
+    if not progress:
+        return _guarded(lambda: run_in_process(settings).as_dict())
+    from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
-            task_id = bar.add_task("transforming", total=None)
+    with Progress(transient=True) as bar:
+        task_id = bar.add_task("transforming", total=None)
 
-            def advance(done: int, total: int) -> None:
-                bar.update(task_id, completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            bar.update(task_id, completed=done, total=total)
 
-            flows.etl.PROGRESS = advance
+        return _guarded(lambda: run_in_process(settings, progress=advance).as_dict())
+
+
+def _run_with_prefect(settings: Any) -> dict[str, Any]:
+    """The newslake-etl flow, on PREFECT_API_URL's server or on a temporary one of our own."""
+    _quiet_prefect()
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.etl import run_etl
+
+        return _guarded(lambda: run_etl(settings))
+    from flows.prefect_server import ServerDidNotStart, temporary_prefect_server
+
+    try:
+        with temporary_prefect_server() as api:
+            os.environ["PREFECT_API_URL"] = api
+            from flows.etl import run_etl
+
             try:
-                return _run_flow(settings)
+                return _guarded(lambda: run_etl(settings))
             finally:
-                flows.etl.PROGRESS = None
-    from flows.etl import run_etl
-    from flows.pipeline import RunRejected
+                _drained_prefect_clients()
+    except ServerDidNotStart as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt as exc:  # while the server was starting: nothing ran
+        _exit_interrupted(exc, None)
+
+
+def _drained_prefect_clients(timeout_s: float = 5.0) -> None:
+    """Send Prefect's queued logs and events while its server is still up: once it is stopped,
+    they would be retried at exit for a minute or more."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=timeout_s)
+
+
+def _exit_interrupted(exc: BaseException, summary: Any) -> NoReturn:
+    cause = getattr(exc, "cause", exc)
+    # Prefect's own SIGTERM handler raises TerminationSignal, which carries the signal
+    terminated = isinstance(cause, _Terminated) or getattr(cause, "signal", None) == signal.SIGTERM
+    sig = signal.SIGTERM if terminated else signal.SIGINT
+    if summary is None:
+        outcome = "before the lake was changed: the lake is unchanged"
+    elif summary.committed and summary.status in ("succeeded", "no_changes"):
+        outcome = f"after run {summary.run_id} committed: the lake holds its changes" + (
+            "" if summary.stage != "publish" else "; the next run publishes the catalog"
+        )
+    else:
+        outcome = (
+            f"during {summary.stage}: the lake is unchanged (run {summary.run_id} recorded as interrupted)"
+        )
+    click.echo(f"newslake: interrupted by {sig.name} {outcome}", err=True)
+    sys.exit(_SIGNAL_EXIT[sig])
+
+
+def _guarded(work: Any) -> dict[str, Any]:
+    """Run work(); every failure becomes one line (the last line of defence: never a traceback)."""
+    from flows.pipeline import RunInterrupted
+
+    try:
+        result: dict[str, Any] = work()
+        return result
+    except RunInterrupted as exc:
+        _exit_interrupted(exc, exc.summary)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            _fail_in_one_line(exc)
+        _exit_interrupted(exc, None)  # an orchestrator's signal, before the run could record it
+    raise AssertionError("unreachable")
+
+
+def _fail_in_one_line(exc: Exception) -> NoReturn:
+    from flows.pipeline import RunRejected, StageFailed
     from warehouse.load import MassDeleteRefused
     from warehouse.lock import LakeBusy
     from warehouse.validation import ContractViolation
 
-    try:
-        return run_etl(settings)
-    except (MassDeleteRefused, RunRejected, LakeBusy, ContractViolation, OSError) as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        from botocore.exceptions import NoCredentialsError  # s3fs's; imported only on this path
+    if isinstance(exc, StageFailed):
+        _fail(f"{exc} (the run's changes were {'committed' if exc.summary.committed else 'not committed'})")
+    if isinstance(exc, MassDeleteRefused | RunRejected | LakeBusy | ContractViolation | OSError):
+        _fail(_first_line(exc))
+    from botocore.exceptions import NoCredentialsError  # s3fs's; imported only on this path
 
-        if isinstance(exc, NoCredentialsError):
-            _fail(
-                "no AWS credentials found: every process that reads or writes S3 needs its own (this one "
-                "and each Dask worker: the AWS environment or an instance role); tasks are never sent secrets"
-            )
-        _fail(f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    raise AssertionError("unreachable")
+    if isinstance(exc, NoCredentialsError):
+        _fail(
+            "no AWS credentials found: every process that reads or writes S3 needs its own (this one "
+            "and each Dask worker: the AWS environment or an instance role); tasks are never sent secrets"
+        )
+    _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)}")
 
 
 def _print_summary(summary: dict[str, Any], settings: Any) -> None:
-    from warehouse.catalog import connect_read_only
+    from warehouse.readonly import connect_read_only
 
-    typer.echo(
+    click.echo(
         f"run {summary['run_id']}: {summary['status']} in {summary['seconds']:.2f}s\n"
         f"  files seen {summary['files_seen']} (new {summary['files_new']}, changed {summary['files_changed']}, "
         f"unchanged {summary['files_unchanged']}, deleted {summary['files_deleted']})\n"
@@ -186,12 +316,12 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
     con = connect_read_only(settings.catalog_path, settings.storage_options)
     try:
         total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
-        typer.echo(f"  catalog {settings.catalog_path} ({total} articles)")
+        click.echo(f"  catalog {settings.catalog_path} ({total} articles)")
         sample_sql = (
             "SELECT source, feed, count(*) AS articles, round(avg(char_count)) AS avg_chars "
             "FROM articles GROUP BY ALL ORDER BY articles DESC, source, feed LIMIT 5"
         )
-        typer.echo(f"\nsample query: {sample_sql}")
+        click.echo(f"\nsample query: {sample_sql}")
         cursor = con.execute(sample_sql)
         columns = [d[0] for d in cursor.description or []]
         _print_rows(columns, cursor.fetchall(), OutputFormat.table)
@@ -200,17 +330,19 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
 
 
 @app.command()
+@click.option("--cron", required=True, help="Cron schedule, e.g. '0 * * * *' (every hour).")
+@click.option("--source", required=True, help="Folder or s3://bucket/prefix of raw article files.")
+@_lake_option
+@_catalog_option
+@click.option("--name", default="newslake-scheduled", help="Deployment name.")
+@_tz_option
+@_batch_size_option
+@_batch_bytes_option
+@_bad_ratio_option
 def serve(
-    cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 * * * *' (every hour).")],
-    source: Annotated[str, typer.Option(help="Folder or s3://bucket/prefix of raw article files.")],
-    lake: LakeOption = "data/lake",
-    catalog: CatalogOption = None,
-    name: Annotated[str, typer.Option(help="Deployment name.")] = "newslake-scheduled",
-    tz: TzOption = _DEFAULTS["tz"],
-    batch_size: BatchSizeOption = _DEFAULTS["batch_size"],
-    batch_bytes: BatchBytesOption = _DEFAULTS["batch_bytes"],
-    max_bad_ratio: BadRatioOption = _DEFAULTS["max_bad_ratio"],
-) -> None:
+    cron: str, source: str, lake: str, catalog: Path | None, name: str, tz: str, batch_size: int,
+    batch_bytes: int, max_bad_ratio: float,
+) -> None:  # fmt: skip
     """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
     if not os.environ.get("PREFECT_API_URL"):
         _fail(
@@ -219,29 +351,23 @@ def serve(
             2,
         )
     _quiet_prefect(console_level="INFO")
-    from pydantic import ValidationError
-
     from warehouse.storage import absolute_location
 
-    try:
-        settings = Settings(
-            source=absolute_location(source),
-            lake=absolute_location(lake),
-            catalog=catalog.resolve() if catalog else None,
-            tz=tz,
-            batch_size=batch_size,
-            batch_bytes=batch_bytes,
-            max_bad_ratio=max_bad_ratio,
-            storage_options=_storage_options(),
-        )
-    except ValidationError as exc:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 2)
-        return
+    settings = _settings_or_exit(
+        source=absolute_location(source),
+        lake=absolute_location(lake),
+        catalog=catalog.resolve() if catalog else None,
+        tz=tz,
+        batch_size=batch_size,
+        batch_bytes=batch_bytes,
+        max_bad_ratio=max_bad_ratio,
+        storage_options=_storage_options(),
+    )
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
     from flows.etl import etl
 
-    typer.echo(
+    click.echo(
         f"serving deployment newslake-etl/{name} on {os.environ['PREFECT_API_URL']} with cron {cron!r}"
     )
     try:
@@ -258,46 +384,47 @@ def serve(
             print_starting_message=False,
         )
     except KeyboardInterrupt:
-        typer.echo("stopped")
+        click.echo("stopped")
     except Exception as exc:
-        _fail(f"serve failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        _fail(f"serve failed: {type(exc).__name__}: {_first_line(exc)}")
 
 
 @app.command()
-def query(
-    sql: Annotated[str, typer.Argument(help="SQL to run against the catalog's views.")],
-    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
-    catalog: Annotated[
-        Path | None, typer.Option(help="Catalog file (default LAKE/warehouse.duckdb).")
-    ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
-) -> None:
-    """Run SQL against the catalog, read-only."""
+@click.argument("sql")
+@_read_lake_option
+@_read_catalog_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default="table",
+    help="Output format.",
+)
+def query(sql: str, lake: Path, catalog: Path | None, fmt: str) -> None:
+    """Run SQL against the catalog, read-only: SELECT and EXPLAIN only, files of the lake only."""
     import duckdb
 
-    from warehouse.catalog import connect_read_only
+    from warehouse.readonly import QueryRefused, checked_read_statements, connect_read_only
 
-    path = (catalog or lake / "warehouse.duckdb").resolve()
     try:
-        con = connect_read_only(path, _storage_options())
-    except (FileNotFoundError, duckdb.Error) as exc:
-        _fail(str(exc).splitlines()[0])
-        return
+        con = connect_read_only(defaults.catalog_path(lake, catalog), _storage_options())
+    except (OSError, duckdb.Error) as exc:
+        _fail(_first_line(exc))
     try:
+        checked_read_statements(con, sql)
         cursor = con.execute(sql)
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall()
-    except duckdb.Error as exc:
-        _fail(str(exc).splitlines()[0])
-        return
+    except (QueryRefused, duckdb.Error) as exc:
+        _fail(_first_line(exc))
     finally:
         con.close()
-    _print_rows(columns, rows, fmt)
+    _print_rows(columns, rows, OutputFormat(fmt))
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
-        typer.echo(
+        click.echo(
             json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str)
         )
     elif fmt is OutputFormat.csv:
@@ -317,50 +444,70 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputForm
 
 
 @app.command()
-def report(
-    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
-    lake: Annotated[Path, typer.Option(help="Lake root.")] = Path("data/lake"),
-    catalog: Annotated[
-        Path | None, typer.Option(help="Catalog file (default LAKE/warehouse.duckdb).")
-    ] = None,
-    days: Annotated[int, typer.Option(help="Days shown in the per-day chart.")] = 60,
-) -> None:
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("report.html"), help="HTML file to write."
+)
+@_read_lake_option
+@_read_catalog_option
+@click.option(
+    "--days", type=int, default=defaults.REPORT_DAYS, help="Days shown in the per-day chart (1 or more)."
+)
+def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     """Write a self-contained, offline HTML dashboard of the lake."""
+    if days < 1:
+        _fail(f"--days must be 1 or more, not {days}", 2)
     import datetime as dt
 
     import duckdb
 
-    from warehouse.catalog import connect_read_only
+    from warehouse.readonly import connect_read_only
     from warehouse.report import report_data, report_html
 
-    path = (catalog or lake / "warehouse.duckdb").resolve()
     try:
-        con = connect_read_only(path, _storage_options())
+        con = connect_read_only(defaults.catalog_path(lake, catalog), _storage_options())
         try:
             data = report_data(con, days)
         finally:
             con.close()
         out.write_text(report_html(data, dt.datetime.now(dt.UTC)), encoding="utf-8")
-    except (FileNotFoundError, duckdb.Error, OSError) as exc:
-        _fail(str(exc).splitlines()[0])
-    typer.echo(f"wrote {out} ({data.totals.get('articles', 0)} articles)")
+    except (OSError, duckdb.Error) as exc:
+        _fail(_first_line(exc))
+    click.echo(f"wrote {out} ({data.totals.get('articles', 0)} articles)")
 
 
 @app.command()
-def sample(
-    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("data/sample"),
-    count: Annotated[int, typer.Option(help="Number of files.")] = SAMPLE_SIZE,
-    seed: Annotated[int, typer.Option(help="Seed: same seed, same files.")] = 0,
-) -> None:
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path(defaults.SOURCE), help="Folder to write into."
+)
+@click.option("--count", type=int, default=defaults.SAMPLE_SIZE, help="Number of files (0 or more).")
+@click.option("--seed", type=int, default=0, help="Seed: same seed, same files.")
+def sample(out: Path, count: int, seed: int) -> None:
     """Generate deterministic sample article files."""
+    if count < 0:
+        _fail(f"--count must be 0 or more, not {count}", 2)
     from flows.sample import write_sample
 
-    write_sample(out, count, seed)
-    typer.echo(f"wrote {count} sample files to {out}")
+    try:
+        write_sample(out, count, seed)
+    except OSError as exc:
+        _fail(_first_line(exc))
+    click.echo(f"wrote {count} sample files to {out}")
 
 
 def main() -> None:
-    app()
+    """Usage errors as one line (exit 2), like every other error of newslake."""
+    try:
+        code = app.main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        sys.exit(0)
+    except click.UsageError as exc:
+        click.echo(f"newslake: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.Abort:  # Ctrl-C outside a run
+        click.echo("newslake: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The newslake-etl Prefect flow: extract → transform (a task per batch) → load → publish."""
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from prefect import Task, flow, get_run_logger, task
@@ -20,15 +20,15 @@ from flows.pipeline import (
     planned_run,
     process_pool,
     run_pipeline,
+    stopped_pool,
 )
 from flows.settings import Settings
-from warehouse.catalog import connect_read_only, publish_catalog
+from warehouse.catalog import publish_catalog
+from warehouse.readonly import connect_read_only
 
 # The process pool that batch tasks hand their CPU work to while a local flow runs; on a
 # Dask worker it is None and the batch runs in the worker itself.
-_POOL: Executor | None = None
-# Set by the CLI when attached to a terminal: called with (batches done, batches) as they finish.
-PROGRESS: Callable[[int, int], None] | None = None
+_POOL: ProcessPoolExecutor | None = None
 
 _PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
@@ -73,12 +73,11 @@ def _batches_as_tasks(
     _POOL = process_pool(min(workers, len(jobs))) if local_pool and workers > 1 and len(jobs) > 1 else None
     try:
         futures = [transform_batch.submit(job) for job in jobs]
-        results = []
-        for done, future in enumerate(futures, start=1):
-            results.append(future.result())
-            if PROGRESS is not None:
-                PROGRESS(done, len(futures))
-        return results
+        return [future.result() for future in futures]
+    except BaseException:
+        if _POOL is not None:
+            stopped_pool(_POOL)
+        raise
     finally:
         if _POOL is not None:
             _POOL.shutdown(cancel_futures=True)

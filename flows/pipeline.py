@@ -6,9 +6,11 @@ quickly and lets the flow choose how batches run (process pool, Dask, inline).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import secrets
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -47,9 +49,11 @@ class RunSummary:
     partitions_rewritten: list[str] = field(default_factory=list)
     seconds: float = 0.0
     message: str | None = None
+    stage: str = "plan"  # the stage running, or the last one reached
+    committed: bool = False  # whether the lake's state was committed (its data and its runs row)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k not in ("stage", "committed")}
 
     def run_row(self, started: dt.datetime) -> dict[str, Any]:
         return {
@@ -69,6 +73,25 @@ class RunSummary:
             "partitions_rewritten": len(self.partitions_rewritten),
             "seconds": self.seconds,
         }
+
+
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; summary says at which stage and whether it committed."""
+
+    def __init__(self, summary: RunSummary, cause: BaseException) -> None:
+        super().__init__(summary.message or "interrupted")
+        self.summary = summary
+        self.cause = cause
+
+
+class StageFailed(RuntimeError):
+    """Commit or publish failed: reported as itself, with the stage, not as the run's error."""
+
+    def __init__(self, stage: str, summary: RunSummary, cause: BaseException) -> None:
+        super().__init__(f"{stage} failed: {type(cause).__name__}: {cause}".splitlines()[0])
+        self.stage = stage
+        self.summary = summary
+        self.cause = cause
 
 
 class RunRejected(RuntimeError):
@@ -180,18 +203,64 @@ def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: d
     ]
 
 
+def _ignore_interrupts() -> None:
+    """In a pool worker: a terminal's Ctrl-C reaches the whole process group, but only the
+    parent decides what an interruption means (it stops the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """Workers forked from a clean server process: forking this one (Polars, Prefect and their
     threads) can deadlock the children."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_ignore_interrupts,
+    )
 
 
-def batches_in_processes(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
-    """Run batch jobs on a local process pool (inline when one worker or one batch suffices)."""
+def stopped_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: queued batches cancelled, running ones killed (their output is staging,
+    which the run discards), every worker reaped so that none outlives the run."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+
+
+Progress = Callable[[int, int], None]
+
+
+def batches_in_processes(
+    jobs: Sequence[BatchJob], workers: int, progress: Progress | None = None
+) -> list[dict[str, int]]:
+    """Run batch jobs on a local process pool (inline when one worker or one batch suffices),
+    calling progress(batches done, batches) as they finish."""
+    results: list[dict[str, int]] = []
     if workers <= 1 or len(jobs) <= 1:
-        return [transformed_batch(job) for job in jobs]
-    with process_pool(min(workers, len(jobs))) as pool:
-        return list(pool.map(transformed_batch, jobs))
+        for job in jobs:
+            results.append(transformed_batch(job))
+            if progress is not None:
+                progress(len(results), len(jobs))
+        return results
+    pool = process_pool(min(workers, len(jobs)))
+    try:
+        futures = [pool.submit(transformed_batch, job) for job in jobs]
+        for future in futures:
+            results.append(future.result())
+            if progress is not None:
+                progress(len(results), len(jobs))
+    except BaseException:
+        stopped_pool(pool)
+        raise
+    pool.shutdown()
+    return results
 
 
 @dataclass(frozen=True)
@@ -205,8 +274,19 @@ class Stages:
     log: Callable[[str], None] = lambda _message: None
 
 
+def _is_interruption(exc: BaseException) -> bool:
+    """Ctrl-C, the CLI's SIGTERM, or an orchestrator's termination signal (Prefect's is a
+    BaseException too): whatever is not an Exception stops a run without being its error."""
+    return not isinstance(exc, Exception)
+
+
 def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary:
-    """One whole run under the lake lock. Errors are recorded in the runs dataset and re-raised."""
+    """One whole run under the lake lock: plan, parse batches, merge, commit, publish.
+
+    Whatever happens before the commit, the run is recorded in the runs dataset and nothing
+    else changes; an interruption (KeyboardInterrupt, which the CLI also raises for SIGTERM) is
+    recorded as such and raised as RunInterrupted; an error in commit or publish as StageFailed.
+    """
     stages = stages or Stages()
     say = stages.log
     started = time.perf_counter()
@@ -214,6 +294,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
     summary = RunSummary(run_id=new_run_id(now))
     storage = Storage(settings.lake, settings.storage_options)
     writer = LakeWriter(storage)
+    failure: BaseException | None = None
     with lake_lock(settings.lock_path, settings.lock_timeout):
         storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
         staging = f"{STAGING_DIR}/{summary.run_id}"
@@ -225,6 +306,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
                 f"extract: {plan.seen} files, {plan.candidates.height} to read in {len(jobs)} batches, "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
             )
+            summary.stage = "transform"
             counts = stages.transform(jobs, settings.workers)
             touched = sum(c["touched"] for c in counts)
             say(
@@ -236,6 +318,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.files_changed = plan.candidates.height - plan.new - touched
             summary.files_unchanged = plan.unchanged + touched
             summary.files_deleted = len(plan.deleted)
+            summary.stage = "load"
             result = stages.load(writer, plan, staging, settings, summary.run_id, now)
             summary.rows_written = result.rows_written
             summary.rows_deleted = result.rows_deleted
@@ -246,16 +329,38 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
                 summary.status, summary.message = "rejected", result.rejected
             else:
                 summary.status = "succeeded" if writer.has_pending_changes() else "no_changes"
-        except Exception as exc:
-            summary.status = "failed"
-            summary.message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        except BaseException as exc:  # an interruption too: the run is recorded, nothing else changes
+            interrupted = _is_interruption(exc)
+            summary.status = "interrupted" if interrupted else "failed"
+            summary.message = (
+                f"interrupted during {summary.stage}"
+                if interrupted
+                else f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            )
             writer.discard()
-            raise
-        finally:
-            summary.seconds = round(time.perf_counter() - started, 3)
+            failure = exc
+        summary.seconds = round(time.perf_counter() - started, 3)
+        stage = "commit"
+        try:
             state = writer.commit(summary.run_row(now), settings.retain_seconds)
+            summary.committed = True
+            stage = "publish"
             stages.publish(storage, state, settings.catalog_path)
             storage.delete_tree(STAGING_DIR)
+        except BaseException as exc:
+            if not _is_interruption(exc):
+                if failure is not None:  # the run's own error is the one to report
+                    raise failure from exc
+                summary.stage = stage
+                raise StageFailed(stage, summary, exc) from exc
+            if failure is None:
+                summary.stage = stage
+                summary.committed = writer.state().run_id == summary.run_id
+            raise RunInterrupted(summary, exc) from exc
+        if failure is not None and _is_interruption(failure):
+            raise RunInterrupted(summary, failure) from failure
+        if failure is not None:
+            raise failure
         say(
             f"load: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
             f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "

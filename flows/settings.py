@@ -9,11 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from flows import defaults
 from warehouse.layout import LOCK_FILE
 from warehouse.storage import is_remote
-
-DEFAULT_SOURCE = Path("data/sample")
-DEFAULT_LAKE = Path("data/lake")
 
 
 class Settings(BaseModel):
@@ -21,35 +19,37 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: str = Field(
-        str(DEFAULT_SOURCE), description="Folder of raw article files, or s3://bucket/prefix."
-    )
+    source: str = Field(defaults.SOURCE, description="Folder of raw article files, or s3://bucket/prefix.")
     lake: str = Field(
-        str(DEFAULT_LAKE), description="Lake root (folder or s3://bucket/prefix): Parquet and manifest."
+        defaults.LAKE, description="Lake root (folder or s3://bucket/prefix): Parquet and manifest."
     )
     catalog: Path | None = Field(
         None, description="DuckDB catalog file; default LAKE/warehouse.duckdb (required for S3)."
     )
-    tz: str = Field("Asia/Shanghai", description="Time zone of naive front-matter dates.")
-    patterns: tuple[str, ...] = Field(("*.md", "*.markdown", "*.txt"), description="File name globs to load.")
-    batch_size: int = Field(1000, ge=1, le=100_000, description="Files per transform task.")
+    tz: str = Field(defaults.TZ, description="Time zone of naive front-matter dates.")
+    patterns: tuple[str, ...] = Field(defaults.PATTERNS, description="File name globs to load.")
+    batch_size: int = Field(defaults.BATCH_SIZE, ge=1, le=100_000, description="Files per transform task.")
     batch_bytes: int = Field(
-        32 * 1024 * 1024,
+        defaults.BATCH_BYTES,
         ge=1,
         description="Source bytes per transform task at most (a larger file is a task alone).",
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Transform processes."
     )
-    max_file_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Larger files are quarantined unread.")
+    max_file_bytes: int = Field(
+        defaults.MAX_FILE_BYTES, ge=1, description="Larger files are quarantined unread."
+    )
     max_bad_ratio: float = Field(
-        0.2, ge=0.0, le=1.0, description="Above this share of bad files nothing loads."
+        defaults.MAX_BAD_RATIO, ge=0.0, le=1.0, description="Above this share of bad files nothing loads."
     )
     full_refresh: bool = Field(False, description="Rebuild the whole lake from the source.")
     allow_mass_delete: bool = Field(False, description="Allow a run to delete more than half of the rows.")
-    lock_timeout: float = Field(0.0, ge=0.0, description="Seconds to wait for another run's lock.")
+    lock_timeout: float = Field(
+        defaults.LOCK_TIMEOUT, ge=0.0, description="Seconds to wait for another run's lock."
+    )
     retain_seconds: float = Field(
-        3600.0, ge=0.0, description="Grace period before superseded files are deleted."
+        defaults.RETAIN_SECONDS, ge=0.0, description="Grace period before superseded files are deleted."
     )
     dask_address: str | None = Field(
         None, description="tcp://host:port of a Dask scheduler for the transform tasks."
@@ -80,7 +80,7 @@ class Settings(BaseModel):
 
     @property
     def catalog_path(self) -> Path:
-        return (self.catalog or Path(self.lake) / "warehouse.duckdb").resolve()
+        return defaults.catalog_path(self.lake, self.catalog)
 
     @property
     def lock_path(self) -> Path:

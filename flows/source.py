@@ -11,9 +11,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import fsspec
-
-from transforms.batch import RawFile
+from transforms.raw import RawFile
 from transforms.reasons import Reason
 from warehouse.storage import is_remote
 
@@ -43,6 +41,8 @@ class Source:
         self.location = str(location)
         self.remote = is_remote(self.location)
         if self.remote:
+            import fsspec  # for object storage only: a local source is read with os
+
             self.fs, base = fsspec.core.url_to_fs(self.location, **(storage_options or {}))
             self.base = base.rstrip("/")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 import duckdb
 import pytest
 
@@ -45,8 +46,27 @@ def test_readme_sql_runs(sql: str, lake: Path) -> None:
         con.close()
 
 
-def test_every_cli_command_is_in_the_readme() -> None:
-    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
-    assert names
-    for name in names:
-        assert f"newslake {name}" in README, name
+def _synopsis(command: str) -> str:
+    """The README's synopsis of one command: from `newslake COMMAND` to the next command's line."""
+    section = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    match = re.search(rf"^\s*newslake {command}\b.*?(?=^\s*newslake |\Z)", section, re.DOTALL | re.MULTILINE)
+    assert match, f"`newslake {command}` has no synopsis under ## Command line"
+    return match.group(0)
+
+
+def test_every_option_of_every_command_is_in_the_readme() -> None:
+    assert set(app.commands) == {"run", "serve", "query", "report", "sample"}
+    for name, command in app.commands.items():
+        synopsis = _synopsis(name)
+        for param in command.params:
+            if isinstance(param, click.Option):
+                if "--help" in param.opts:
+                    continue
+                longest = max(param.opts, key=len)
+                assert re.search(rf"{re.escape(longest)}\b", synopsis), (
+                    f"newslake {name}: {longest} is not in its synopsis"
+                )
+            else:
+                assert (param.name or "").upper() in synopsis, (
+                    f"newslake {name}: argument {param.name} is not in its synopsis"
+                )

@@ -13,6 +13,7 @@ import pyarrow as pa
 from transforms.article import ParseOptions, article_row
 from transforms.keywords import keyword_tokens
 from transforms.measures import MEASURES, with_text_measures
+from transforms.raw import RawFile
 from transforms.reasons import Quarantined, Reason
 from transforms.schema import ARTICLES, QUARANTINE, STRINGS
 
@@ -20,18 +21,6 @@ from transforms.schema import ARTICLES, QUARANTINE, STRINGS
 _ROW_SCHEMA = pl.Schema(
     {name: dtype for name, dtype in ARTICLES.polars_schema.items() if name not in MEASURES}
 )
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """A source file as read by the extractor: bytes, or the reason it could not be read."""
-
-    source_path: str
-    size_bytes: int
-    sha256: str | None
-    data: bytes | None
-    unread_reason: Reason | None = None
-    unread_message: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -17,7 +16,7 @@ from polars._typing import PolarsDataType
 
 from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
 from warehouse.state import LakeState
-from warehouse.storage import Storage, is_remote
+from warehouse.storage import Storage
 
 _DUCKDB_TYPES: dict[PolarsDataType, str] = {
     pl.String: "VARCHAR",
@@ -74,7 +73,7 @@ def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]
         ("runs", _parquet_select(RUNS, [storage.uri(state.runs)] if state.runs else [])),
     ]
     statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]
-    # Readers need to know where the lake is to reach a remote one (see connect_read_only).
+    # Readers need to know where the lake is to reach a remote one (see warehouse.readonly).
     statements.append(
         ("newslake_lake", f"CREATE VIEW newslake_lake AS SELECT {_quoted(storage.root)} AS lake_uri")
     )
@@ -112,25 +111,3 @@ def publish_catalog(storage: Storage, state: LakeState, catalog: Path) -> None:
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, catalog)
-
-
-def connect_read_only(
-    catalog: Path, storage_options: dict[str, Any] | None = None
-) -> duckdb.DuckDBPyConnection:
-    """Open the catalog read-only; for a remote lake, register its fsspec filesystem first
-    (DuckDB's httpfs extension is not bundled and cannot be downloaded here)."""
-    if not catalog.exists():
-        raise FileNotFoundError(f"no catalog at {catalog}: run `newslake run` first")
-    con = duckdb.connect(str(catalog), read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'newslake_lake' AND NOT internal"
-        ).fetchall()
-        if rows[0][0]:
-            lake_uri = con.execute("SELECT lake_uri FROM newslake_lake").fetchall()[0][0]
-            if is_remote(lake_uri):
-                con.register_filesystem(Storage(lake_uri, storage_options).fs)
-    except Exception:
-        con.close()
-        raise
-    return con

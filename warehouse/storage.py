@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
-import fsspec
 import polars as pl
-from fsspec.implementations.local import LocalFileSystem
 
 from transforms.schema import Table
 
@@ -37,17 +37,28 @@ class Storage:
     """A lake root: a local folder or an fsspec URL such as s3://bucket/prefix."""
 
     def __init__(self, root: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> None:
-        location = str(root)
-        self.remote = is_remote(location)
+        self.location = str(root)
+        self.storage_options = storage_options or {}
+        self.remote = is_remote(self.location)
         if self.remote:
-            self.fs, base = fsspec.core.url_to_fs(location, **(storage_options or {}))
-            self.protocol = location.split("://", 1)[0]
-            self.base = base.rstrip("/")
+            self.protocol = self.location.split("://", 1)[0]
+            self.base = self.fs._strip_protocol(self.location).rstrip("/")
         else:
-            self.fs = LocalFileSystem()
             self.protocol = "file"
-            self.base = Path(location).resolve().as_posix()
+            self.base = Path(self.location).resolve().as_posix()
             Path(self.base).mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def fs(self) -> Any:
+        """The fsspec filesystem; imported when first needed (a local lake's own operations use os)."""
+        import fsspec
+
+        if not self.remote:
+            from fsspec.implementations.local import LocalFileSystem
+
+            return LocalFileSystem()
+        fs, _ = fsspec.core.url_to_fs(self.location, **self.storage_options)
+        return fs
 
     @property
     def root(self) -> str:
@@ -65,11 +76,10 @@ class Storage:
         path = self.path(rel)
         return f"{self.protocol}://{path}" if self.remote else path
 
-    def exists(self, rel: str) -> bool:
-        return bool(self.fs.exists(self.path(rel)))
-
     def read_bytes_if_exists(self, rel: str) -> bytes | None:
         try:
+            if not self.remote:
+                return Path(self.path(rel)).read_bytes()
             return bytes(self.fs.cat_file(self.path(rel)))
         except FileNotFoundError:
             return None
@@ -146,16 +156,22 @@ class Storage:
     def files_under(self, folder: str) -> list[str]:
         """Paths of the files under folder, relative to the root, sorted."""
         base = self.path(folder)
+        prefix = self.base + "/"
+        if not self.remote:
+            found = [f"{top}/{name}" for top, _dirs, names in os.walk(base) for name in names]
+            return sorted(f[len(prefix) :] for f in found)
         try:
             found = self.fs.find(base)
         except FileNotFoundError:
             return []
-        prefix = self.base + "/"
         return sorted(f[len(prefix) :] if f.startswith(prefix) else f for f in found)
 
     def delete_tree(self, folder: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self.fs.rm(self.path(folder), recursive=True)
+            if self.remote:
+                self.fs.rm(self.path(folder), recursive=True)
+            else:
+                shutil.rmtree(self.path(folder))
 
     def delete_except(self, folders: tuple[str, ...], keep: set[str]) -> int:
         """Delete every file under folders that is not in keep; remove emptied local folders."""
@@ -164,7 +180,10 @@ class Storage:
             for rel in self.files_under(folder):
                 if rel not in keep:
                     with contextlib.suppress(FileNotFoundError):
-                        self.fs.rm_file(self.path(rel))
+                        if self.remote:
+                            self.fs.rm_file(self.path(rel))
+                        else:
+                            os.unlink(self.path(rel))
                     removed += 1
             if not self.remote:
                 base = Path(self.path(folder))

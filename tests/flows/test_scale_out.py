@@ -66,7 +66,7 @@ def test_s3_source_and_lake_equal_a_local_run(s3: str, tmp_path: Path) -> None:
 
 
 def snapshot_catalog(catalog: Path, options: dict[str, object]) -> dict[str, object]:
-    from warehouse.catalog import connect_read_only
+    from warehouse.readonly import connect_read_only
 
     con = connect_read_only(catalog, options)
     try:

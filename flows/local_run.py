@@ -1,0 +1,47 @@
+"""`newslake run` without a Prefect API: the pipeline's stages in this process.
+
+The same run_pipeline the newslake-etl flow calls, with the batches on a local process pool or,
+with a Dask address, on that cluster through its own client: no orchestration tax for a one-off
+run, and the run is recorded in the lake's runs dataset all the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from flows.batch_job import BatchJob, transformed_batch
+from flows.pipeline import Progress, RunSummary, Stages, batches_in_processes, run_pipeline
+from flows.settings import Settings
+
+
+def batches_on_dask(
+    jobs: Sequence[BatchJob], address: str, progress: Progress | None = None
+) -> list[dict[str, int]]:
+    """Run batch jobs on the Dask cluster at address; cancelled there if this run is interrupted."""
+    from distributed import Client
+
+    with Client(address, set_as_default=False) as client:
+        futures = client.map(transformed_batch, list(jobs), pure=False)
+        results: list[dict[str, int]] = []
+        try:
+            for future in futures:
+                results.append(future.result())
+                if progress is not None:
+                    progress(len(results), len(futures))
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return results
+
+
+def run_in_process(
+    settings: Settings, progress: Progress | None = None, log: Callable[[str], None] | None = None
+) -> RunSummary:
+    address = settings.dask_address
+
+    def transform(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
+        if address and jobs:
+            return batches_on_dask(jobs, address, progress)
+        return batches_in_processes(jobs, workers, progress)
+
+    return run_pipeline(settings, Stages(transform=transform, log=log or (lambda _message: None)))

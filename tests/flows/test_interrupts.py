@@ -1,0 +1,77 @@
+"""Ctrl-C and SIGTERM during a real run: prompt, one line, the right exit code, no process left,
+the lake unchanged, and the next run a clean build."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.sample import write_sample
+from tests.conftest import ROOT
+from tests.helpers import assert_same_lake, run
+
+NEWSLAKE = [sys.executable, "-m", "flows.cli"]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("interrupts") / "src"
+    write_sample(folder, 3000)
+    return folder
+
+
+def _session_processes(sid: int) -> list[str]:
+    """Live processes of a session (zombies awaiting their reaper hold no resources)."""
+    out = subprocess.run(["ps", "-eo", "sid=,stat=,pid=,args="], capture_output=True, text=True).stdout
+    rows = [line.split(None, 3) for line in out.splitlines()]
+    return [" ".join(r) for r in rows if len(r) >= 3 and r[0] == str(sid) and not r[1].startswith("Z")]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_the_transform_stops_the_run_cleanly(
+    source: Path, tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    lake = tmp_path / "lake"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    # Small batches on two workers: the transform lasts seconds, the signal comes at its first batch.
+    proc = subprocess.Popen(
+        [*NEWSLAKE, "run", "--source", str(source), "--lake", str(lake), "--workers", "2", "--batch-size", "20"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (lake / "_staging").is_dir() or not any((lake / "_staging").rglob("*.arrow")):
+        assert proc.poll() is None, f"the run ended before its transform was seen: {proc.communicate()}"
+        assert time.monotonic() < deadline, "the transform never started"
+        time.sleep(0.02)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    took = time.monotonic() - sent
+
+    assert proc.returncode == code, stderr
+    assert took < 5, f"{took:.1f} s to stop"
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert f"interrupted by {sig.name} during transform: the lake is unchanged" in lines[0]
+    time.sleep(0.5)  # the forkserver's children exit with it
+    assert _session_processes(proc.pid) == []
+    assert not (lake / "_staging").exists()
+
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM articles").fetchall() == [(0,)]
+        assert con.execute("SELECT status, files_seen FROM runs").fetchall() == [("interrupted", 0)]
+    finally:
+        con.close()
+
+    again = run(source, lake, workers=2, batch_size=500)
+    assert again.status == "succeeded" and again.rows_written == 3000
+    run(source, tmp_path / "clean", workers=2, batch_size=500)
+    assert_same_lake(lake, tmp_path / "clean")
