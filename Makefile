@@ -9,7 +9,7 @@ RUN := $(VENV)/bin
 
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint docs bench clean chromium
+.PHONY: setup run test lint docs bench clean chromium compat
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,7 +27,7 @@ setup: $(STAMP)
 run: setup
 	$(RUN)/newslake run $(ARGS)
 
-test: setup chromium
+test: setup chromium compat
 	$(RUN)/pytest $(PYTEST_ARGS)
 
 # Debian's chromium renders the HTML report in a test; installed when missing and we are root.
@@ -36,6 +36,30 @@ chromium:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed: the report rendering test will skip"; fi; }
+
+# The clients BI tools bundle, for the catalog compatibility test: DuckDB's Python client at the
+# versions in tests/compat/python/*.txt, and DuckDB's Node client with Evidence's connector at the
+# versions in tests/compat/node-*/package-lock.json. Installed once into .tools/compat.
+COMPAT := .tools/compat
+COMPAT_PY := $(patsubst tests/compat/python/%.txt,$(COMPAT)/%/.ok,$(wildcard tests/compat/python/*.txt))
+COMPAT_NODE := $(patsubst tests/compat/%/package-lock.json,$(COMPAT)/%/.ok,$(wildcard tests/compat/node-*/package-lock.json))
+
+compat: $(COMPAT_PY) $(COMPAT_NODE)
+
+$(COMPAT)/%/.ok: tests/compat/python/%.txt | $(STAMP)
+	$(UV) venv --quiet --allow-existing --python $(RUN)/python $(@D)
+	$(UV) pip install --quiet --compile-bytecode --python $(@D)/bin/python -r $<
+	touch $@
+
+$(COMPAT)/node-%/.ok: tests/compat/node-%/package-lock.json tests/compat/node-%/package.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm is not installed: the Node and Evidence compatibility tests will fail"; fi; }
+	mkdir -p $(@D)
+	cp tests/compat/node-$*/package.json tests/compat/node-$*/package-lock.json $(@D)/
+	cd $(@D) && npm install --no-audit --no-fund --loglevel=error >/dev/null  # the lock pins every version (npm ci trips on platform packages the lock cannot list)
+	touch $@
 
 lint: setup
 	$(RUN)/ruff check .

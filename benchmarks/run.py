@@ -5,6 +5,8 @@
 For each size N: generate N synthetic articles (the sample generator), then measure
 - the parse-only ceiling and a trafilatura loop (both on all cores),
 - a full newslake run (no Prefect, all cores): articles/s and peak RSS of the process tree,
+- the same run through the command line, end to end (interpreter, imports, summary) against the ceiling,
+- a no-op `newslake run` and a `newslake query` against `python -c "import polars, duckdb"`,
 - a no-op rerun, an incremental run with 1% of the files changed,
 - a dashboard query's latency and the files a year/month-filtered query reads (EXPLAIN ANALYZE),
 - for the largest N, an empty Prefect flow against a no-op rerun through the Prefect flow.
@@ -192,11 +194,22 @@ def _keyword_cost(paths: list[str]) -> dict[str, float]:
 
 
 def _prefect_overhead(source: Path, lake: Path) -> dict[str, float]:
-    """An empty Prefect flow against a no-op rerun through the newslake-etl flow (same server mode)."""
+    """An empty Prefect flow against a no-op `newslake run --prefect` (both start a temporary server)."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL"}  # fmt: skip
     empty = "from prefect import flow\n@flow\ndef empty():\n    return 1\nempty()\n"
-    run = [sys.executable, "-m", "flows.cli", "run", "--quiet", "--source", str(source), "--lake", str(lake)]
+    run = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "run",
+        "--prefect",
+        "--quiet",
+        "--source",
+        str(source),
+        "--lake",
+        str(lake),
+    ]
     t_empty = min(_timed(lambda: subprocess.run([sys.executable, "-c", empty], env=env, check=True,
                                                 capture_output=True)) for _ in range(2))  # fmt: skip
     t_noop = min(
@@ -205,6 +218,42 @@ def _prefect_overhead(source: Path, lake: Path) -> dict[str, float]:
     )
     return {"empty_prefect_flow_s": round(t_empty, 2), "noop_rerun_via_prefect_s": round(t_noop, 2),
             "noop_minus_empty_s": round(t_noop - t_empty, 2)}  # fmt: skip
+
+
+def _cli_env() -> dict[str, str]:
+    """What a user's shell has: no Prefect API, so `newslake run` runs in-process."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+
+
+def _cli_seconds(args: list[str]) -> float:
+    """Wall time of one `newslake ARGS` from a fresh interpreter, as a user pays it."""
+    command = [sys.executable, "-m", "flows.cli", *args]
+    return _timed(lambda: subprocess.run(command, env=_cli_env(), check=True, cwd=ROOT, capture_output=True))
+
+
+def _import_floor_s() -> float:
+    """The least any command of a Polars + DuckDB tool can cost here: the interpreter and the imports."""
+    command = [sys.executable, "-c", "import polars, duckdb"]
+    return min(_timed(lambda: subprocess.run(command, env=_cli_env(), check=True)) for _ in range(5))
+
+
+def _command_line_costs(source: Path, lake: Path) -> dict[str, float]:
+    """A no-op `newslake run` and a `newslake query` against the import floor (same run, same machine)."""
+    floor = _import_floor_s()
+    noop = min(
+        _cli_seconds(["run", "--quiet", "--source", str(source), "--lake", str(lake)]) for _ in range(3)
+    )
+    query = min(
+        _cli_seconds(["query", "--lake", str(lake), "--format", "csv", "SELECT count(*) FROM articles"])
+        for _ in range(5)
+    )
+    return {
+        "import_floor_s": round(floor, 3),
+        "cli_noop_run_s": round(noop, 3),
+        "cli_noop_vs_floor": round(noop / floor, 2),
+        "cli_query_s": round(query, 3),
+        "cli_query_vs_floor": round(query / floor, 2),
+    }
 
 
 def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = None) -> dict[str, Any]:
@@ -218,12 +267,15 @@ def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = N
     settings = Settings(source=source, lake=lake, workers=cores)  # the defaults a user gets
     # This machine's speed drifts between minutes (the ceiling alone has moved 2x between runs), so
     # the ceiling and the full run alternate, ROUNDS times each, and the best of each is compared.
-    t_ceiling, t_full, peak_rss = float("inf"), float("inf"), 0
+    t_ceiling, t_full, t_cli, peak_rss = float("inf"), float("inf"), float("inf"), 0
+    cli_lake = work / f"lake-{kind}-{n}-cli"
     for _ in range(ROUNDS):
         t_ceiling = min(t_ceiling, _on_all_cores(ceiling_batch, paths, cores))
         shutil.rmtree(lake, ignore_errors=True)
         seconds, rss = _full_run(settings)
         t_full, peak_rss = min(t_full, seconds), max(peak_rss, rss)
+        shutil.rmtree(cli_lake, ignore_errors=True)
+        t_cli = min(t_cli, _cli_seconds(["run", "--quiet", "--source", str(source), "--lake", str(cli_lake)]))
     result.update(
         ceiling_articles_per_s=round(n / t_ceiling),
         trafilatura_articles_per_s=round(n / t_trafilatura),
@@ -232,7 +284,11 @@ def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = N
         ratio_vs_ceiling=round(t_ceiling / t_full, 2),
         ratio_vs_trafilatura=round(t_trafilatura / t_full, 2),
         peak_rss_mb=round(peak_rss / 2**20),
+        cli_run_s=round(t_cli, 2),
+        cli_ratio_vs_ceiling=round(t_ceiling / t_cli, 2),
     )
+    result.update(_command_line_costs(source, cli_lake))
+    shutil.rmtree(cli_lake, ignore_errors=True)
     result["noop_rerun_s"] = round(_timed(lambda: run_pipeline(settings)), 2)
     for path in paths[:: max(1, n // (n // 100 or 1))][: max(1, n // 100)]:
         data = Path(path).read_bytes()

@@ -15,8 +15,11 @@ import polars as pl
 from polars._typing import PolarsDataType
 
 from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
+from warehouse.layout import UNDATED
 from warehouse.state import LakeState
 from warehouse.storage import Storage
+
+STORAGE_COMPATIBILITY = "v1.0.0"
 
 _DUCKDB_TYPES: dict[PolarsDataType, str] = {
     pl.String: "VARCHAR",
@@ -41,7 +44,16 @@ def _quoted(text: str) -> str:
 
 
 def _select_list(table: Table) -> str:
-    return ", ".join(f'"{c.name}"' for c in table.columns)
+    """The table's columns; partition keys come from the folder names as text, the undated
+    folder mapped to NULL (DuckDB before 1.5 fails to cast __HIVE_DEFAULT_PARTITION__ to INTEGER,
+    and some of its streaming readers then drop rows without an error)."""
+    keys = set(table.partition_keys)
+    return ", ".join(
+        f'CAST(NULLIF("{c.name}", {_quoted(UNDATED)}) AS {duckdb_type(c.dtype)}) AS "{c.name}"'
+        if c.name in keys
+        else f'"{c.name}"'
+        for c in table.columns
+    )
 
 
 def _empty_select(table: Table) -> str:
@@ -54,7 +66,7 @@ def _parquet_select(table: Table, uris: list[str]) -> str:
         return _empty_select(table)
     files = "[" + ", ".join(_quoted(u) for u in uris) + "]"
     if table.partition_keys:
-        types = ", ".join(f"'{k}': INTEGER" for k in table.partition_keys)
+        types = ", ".join(f"'{k}': VARCHAR" for k in table.partition_keys)
         source = f"read_parquet({files}, hive_partitioning = true, hive_types = {{{types}}})"
     else:
         source = f"read_parquet({files})"
@@ -99,7 +111,9 @@ def publish_catalog(storage: Storage, state: LakeState, catalog: Path) -> None:
     tmp = catalog.with_name(f".{catalog.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    # The file format is fixed when the file is created: v1.0.0 is what the DuckDB versions BI
+    # tools bundle (1.1 to 1.5) read; DuckDB 2.0's default format only 2.0 reads.
+    con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
     try:
         if storage.remote:
             con.register_filesystem(storage.fs)

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import assert_same_lake
 
 NEWSLAKE = [sys.executable, "-m", "flows.cli"]
 
@@ -44,7 +45,7 @@ def test_run_and_query_the_real_corpus(tmp_path: Path, corpus: list[Path]) -> No
     assert "quarantined 0" in done.stdout
 
     files = list((lake / "articles").glob("year=*/month=*/*.parquet"))
-    assert files and all(f.suffix == ".parquet" for f in files)
+    assert files and {f.parent.parent.name for f in files} >= {"year=2022", "year=__HIVE_DEFAULT_PARTITION__"}
     con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall() == [
@@ -95,3 +96,34 @@ def test_bad_arguments_give_one_line(tmp_path: Path) -> None:
         check=False,
     )
     assert zone.returncode != 0 and "unknown time zone" in zone.stderr and "Traceback" not in zone.stderr
+
+
+@pytest.mark.integration
+def test_in_process_and_prefect_flow_give_the_same_lake(tmp_path: Path, corpus: list[Path]) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for path in corpus:
+        shutil.copy(path, source / path.name)
+    env = _env(tmp_path)  # no PREFECT_API_URL: the default run is in-process
+    here = _newslake(["run", "--source", str(source), "--lake", str(tmp_path / "here"), "--json"], env)
+    flow = _newslake(
+        ["run", "--prefect", "--source", str(source), "--lake", str(tmp_path / "flow"), "--json"], env
+    )
+    assert json.loads(here.stdout)["status"] == json.loads(flow.stdout)["status"] == "succeeded"
+    assert_same_lake(tmp_path / "here", tmp_path / "flow")
+    # the flow run was recorded on the temporary server's database, and that server is gone
+    assert any((tmp_path / "prefect-home").rglob("*.db"))
+    leftover = subprocess.run(["pgrep", "-f", "prefect server start"], capture_output=True, text=True)
+    assert str(tmp_path) not in leftover.stdout
+
+
+def test_a_temporary_server_that_does_not_start_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.prefect_server import ServerDidNotStart, temporary_prefect_server
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    with pytest.raises(ServerDidNotStart) as caught, temporary_prefect_server(allowance_s=0.5):
+        pass
+    message = str(caught.value)
+    assert "\n" not in message and "prefect server start" in message and "PREFECT_API_URL" in message
