@@ -296,6 +296,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
     writer = LakeWriter(storage)
     failure: BaseException | None = None
     with lake_lock(settings.lock_path, settings.lock_timeout):
+        writer.recovered()  # a killed run's commit finished, before its staging goes
         storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
         staging = f"{STAGING_DIR}/{summary.run_id}"
         try:

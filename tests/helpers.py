@@ -42,3 +42,52 @@ def parquet_files(lake: Path) -> dict[str, int]:
     return {
         p.relative_to(lake).as_posix(): p.stat().st_mtime_ns for p in (lake / "articles").rglob("*.parquet")
     }
+
+
+def assert_tree_is_the_catalog(lake: Path) -> None:
+    """Readers of the Parquet tree (DuckDB's glob, Polars, pyarrow) see exactly the catalog's rows."""
+    import pyarrow.dataset as ds
+
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        want = sorted(r[0] for r in con.execute("SELECT article_id FROM articles").fetchall())
+        files = list((lake / "articles").glob("*/*/*.parquet"))
+        glob = str(lake / "articles" / "**" / "*.parquet")
+        by_duckdb = (
+            sorted(
+                r[0]
+                for r in con.execute(
+                    f"SELECT article_id FROM read_parquet('{glob}', hive_partitioning = true)"
+                ).fetchall()
+            )
+            if files
+            else []
+        )
+    finally:
+        con.close()
+    by_polars = (
+        sorted(
+            pl.scan_parquet(glob, hive_partitioning=True)
+            .select("article_id")
+            .collect()["article_id"]
+            .to_list()
+        )
+        if files
+        else []
+    )
+    by_arrow = (
+        sorted(
+            ds.dataset(lake / "articles", format="parquet", partitioning="hive")
+            .to_table(columns=["article_id"])["article_id"]
+            .to_pylist()
+        )
+        if files
+        else []
+    )
+    assert by_duckdb == want, f"DuckDB glob: {len(by_duckdb)} rows, catalog {len(want)}"
+    assert by_polars == want, f"Polars scan_parquet: {len(by_polars)} rows, catalog {len(want)}"
+    assert by_arrow == want, f"pyarrow dataset: {len(by_arrow)} rows, catalog {len(want)}"
+    leftovers = [
+        p for p in lake.rglob("*") if p.is_file() and ("_staging" in p.parts or p.name.endswith(".tmp"))
+    ]
+    assert not leftovers, leftovers

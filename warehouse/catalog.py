@@ -15,7 +15,7 @@ import polars as pl
 from polars._typing import PolarsDataType
 
 from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
-from warehouse.layout import UNDATED
+from warehouse.layout import UNDATED, stored_file
 from warehouse.state import LakeState
 from warehouse.storage import Storage
 
@@ -74,15 +74,20 @@ def _parquet_select(table: Table, uris: list[str]) -> str:
 
 
 def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]:
-    """(view name, CREATE VIEW statement) for the base views and the marts, in order."""
-    partitions = [storage.uri(rel) for _, rel in sorted(state.partitions.items())]
+    """(view name, CREATE VIEW statement) for the base views and the marts, in order.
+
+    The base views list the state's stored files (immutable, kept retain_seconds after a run
+    supersedes them), so a connection opened before a run keeps answering during and after it.
+    """
+
+    def stored(*rels: str | None) -> list[str]:
+        return [storage.uri(stored_file(rel)) for rel in rels if rel]
+
+    partitions = stored(*(rel for _, files in sorted(state.partitions.items()) for rel in files))
     base = [
         ("articles", _parquet_select(ARTICLES, partitions)),
-        (
-            "quarantine",
-            _parquet_select(QUARANTINE, [storage.uri(state.quarantine)] if state.quarantine else []),
-        ),
-        ("runs", _parquet_select(RUNS, [storage.uri(state.runs)] if state.runs else [])),
+        ("quarantine", _parquet_select(QUARANTINE, stored(state.quarantine))),
+        ("runs", _parquet_select(RUNS, stored(state.runs))),
     ]
     statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]
     # Readers need to know where the lake is to reach a remote one (see warehouse.readonly).

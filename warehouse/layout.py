@@ -11,7 +11,10 @@ UNDATED_NAME = "undated"
 STATE_FILE = "_state.json"
 LOCK_FILE = ".lock"  # in a local lake root (Settings.lock_path)
 STAGING_DIR = "_staging"
-DATA_DIRS = ("articles", "quarantine", "_manifest", "runs")
+ROWS_PER_FILE = 50_000  # a partition's files hold at most this many rows, sorted by published_at
+DATA_DIRS = ("articles", "quarantine", "_manifest", "runs")  # the datasets a state names files of
+TREE_DIRS = ("articles", "quarantine", "runs")  # what direct readers of the lake read
+STORE_DIR = "_files"
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 _PARTITION_NAME = re.compile(r"^(\d{4})-(\d{2})$")
@@ -54,17 +57,26 @@ def partition_key(name: str) -> tuple[int | None, int | None]:
     return year, month
 
 
-def partition_file(name: str, run_id: str) -> str:
-    """Relative path of a partition's Parquet file written by run_id (Hive layout)."""
+def partition_file(name: str, run_id: str, chunk: int = 0) -> str:
+    """Relative path of a partition's chunk-th Parquet file written by run_id (Hive layout)."""
     year, month = partition_key(name)
     if year is None:
         folder = f"articles/year={UNDATED}/month={UNDATED}"
     else:
         folder = f"articles/year={year:04d}/month={month:02d}"
-    return f"{folder}/part-{checked_run_id(run_id)}.parquet"
+    if not 0 <= chunk < 1000:
+        raise ValueError(f"invalid chunk {chunk!r}")
+    return f"{folder}/part-{checked_run_id(run_id)}-{chunk:03d}.parquet"
 
 
 def dataset_file(dataset: str, run_id: str) -> str:
     if dataset not in DATA_DIRS[1:]:
         raise ValueError(f"unknown dataset {dataset!r}")
     return f"{dataset}/{dataset.strip('_')}-{checked_run_id(run_id)}.parquet"
+
+
+def stored_file(rel: str) -> str:
+    """Where a data file is kept: under _files/, which no Hive or glob reader of the tree looks
+    into. The tree (TREE_DIRS) holds a link to each current file; the catalog reads the stored
+    files, which stay for retain_seconds after a run supersedes them."""
+    return f"{STORE_DIR}/{rel}"

@@ -13,14 +13,17 @@ import polars as pl
 from transforms.reasons import Reason
 from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS, Table
 from warehouse.layout import (
-    DATA_DIRS,
+    ROWS_PER_FILE,
     STATE_FILE,
+    STORE_DIR,
+    TREE_DIRS,
     dataset_file,
     partition_file,
     partition_key,
     partition_name_expr,
+    stored_file,
 )
-from warehouse.state import LakeState, commit_state, load_state
+from warehouse.state import LakeDamaged, LakeState, commit_state, load_state
 from warehouse.storage import Storage
 from warehouse.validation import unique_articles
 
@@ -115,22 +118,42 @@ class LakeWriter:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._pending: LakeState | None = None
+        self._written: set[str] = set()  # files this run wrote (to tell what its commit changes)
 
     def state(self) -> LakeState:
         return load_state(self.storage, STATE_FILE)
 
     def _dataset(self, rel: str | None, table: Table) -> pl.DataFrame:
-        return self.storage.read_parquet(rel, table) if rel else table.empty_frame()
+        return self._read(rel, table) if rel else table.empty_frame()
 
     def manifest(self, state: LakeState | None = None) -> pl.DataFrame:
         return self._dataset((state or self.state()).manifest, MANIFEST)
 
+    def _write(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
+        """Write a new data file to the store; the tree links it only once the state is committed."""
+        self.storage.write_parquet(frame, table, stored_file(rel))
+        self._written.add(rel)
+
+    def _read(self, rel: str, table: Table) -> pl.DataFrame:
+        try:
+            return self.storage.read_parquet(stored_file(rel), table)
+        except (pl.exceptions.ComputeError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise LakeDamaged(
+                    f"{self.storage.uri(stored_file(rel))} is missing: "
+                    "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
+                ) from None
+            raise LakeDamaged(
+                f"{self.storage.uri(stored_file(rel))} is damaged ({str(exc).splitlines()[0][:100]}): "
+                "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
+            ) from None
+
     def _partition(self, state: LakeState, name: str) -> pl.DataFrame:
-        rel = state.partitions.get(name)
-        if rel is None:
+        files = state.partitions.get(name)
+        if not files:
             return ARTICLES.empty_frame()
         year, month = partition_key(name)
-        frame = self.storage.read_parquet(rel, ARTICLES)
+        frame = pl.concat([self._read(rel, ARTICLES) for rel in files])
         return ARTICLES.conform(
             frame.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
         )
@@ -182,7 +205,7 @@ class LakeWriter:
                 bad,
                 options,
             )
-            self._pending = replace(state, retired=dict(state.retired))
+            self._pending = replace(state)
             self._pending.quarantine = self._write_if_changed(
                 quarantine, old_quarantine, state.quarantine, QUARANTINE, "quarantine", options
             )
@@ -210,7 +233,7 @@ class LakeWriter:
             result.quarantine_by_reason[str(Reason.DUPLICATE_ARTICLE)] = duplicates.height
 
         manifest = self._new_manifest(old_manifest, processed, winners, collisions, bad, options)
-        pending = replace(state, partitions=dict(sorted(partitions.items())), retired=dict(state.retired))
+        pending = replace(state, partitions=dict(sorted(partitions.items())))
         if fresh:  # every row is now this parser's
             pending.parser_version = options.parser_version
         pending.quarantine = self._write_if_changed(
@@ -230,11 +253,11 @@ class LakeWriter:
         if old_rel is not None and frame.equals(table.conform(old).sort(table.names[0])):
             return old_rel
         rel = dataset_file(dataset, options.run_id)
-        self.storage.write_parquet(frame, table, rel)
+        self._write(frame, table, rel)
         return rel
 
     def _rewrite_partitions(
-        self, state: LakeState, partitions: dict[str, str], winners: pl.DataFrame,
+        self, state: LakeState, partitions: dict[str, list[str]], winners: pl.DataFrame,
         articles_in: Callable[[str], pl.DataFrame], removed: pl.DataFrame, options: LoadOptions, result: LoadResult,
     ) -> None:  # fmt: skip
         """Rewrite only the partitions that lose or gain rows, each into one new sorted file.
@@ -249,8 +272,8 @@ class LakeWriter:
         for path, name in removed.select("source_path", partition_name_expr()).iter_rows():
             leaving.setdefault(name, []).append(path)
 
-        def rewritten(name: str) -> tuple[str, str | None, int, int]:
-            """(partition, its new file or None when it is left empty, rows deleted, rows written)"""
+        def rewritten(name: str) -> tuple[str, list[str], int, int]:
+            """(partition, its new files (none when it is left empty), rows deleted, rows written)"""
             base = ARTICLES.empty_frame() if options.full_refresh else self._partition(state, name)
             deleted = written = 0
             if name in leaving:
@@ -261,21 +284,23 @@ class LakeWriter:
                 base = pl.concat([base, ARTICLES.conform(fresh)])
                 written = fresh.height
             if base.is_empty():
-                return name, None, deleted, written
-            rel = partition_file(name, options.run_id)
-            self.storage.write_parquet(
-                unique_articles(base).sort(["published_at", "article_id"], nulls_last=True), ARTICLES, rel
-            )
-            return name, rel, deleted, written
+                return name, [], deleted, written
+            rows = unique_articles(base).sort(["published_at", "article_id"], nulls_last=True)
+            files = []
+            for chunk, start in enumerate(range(0, rows.height, ROWS_PER_FILE)):
+                rel = partition_file(name, options.run_id, chunk)
+                self._write(rows.slice(start, ROWS_PER_FILE), ARTICLES, rel)
+                files.append(rel)
+            return name, files, deleted, written
 
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition") as pool:
-            for name, rel, deleted, written in pool.map(rewritten, sorted(set(incoming) | set(leaving))):
+            for name, files, deleted, written in pool.map(rewritten, sorted(set(incoming) | set(leaving))):
                 result.rows_deleted += deleted
                 result.rows_written += written
-                if rel is None:
+                if not files:
                     partitions.pop(name, None)
                     continue
-                partitions[name] = rel
+                partitions[name] = files
                 result.partitions_rewritten.append(name)
 
     @staticmethod
@@ -369,9 +394,10 @@ class LakeWriter:
     def commit(self, run_row: dict[str, object], retain_seconds: float) -> LakeState:
         """Append the run to the runs dataset and flip the state: the one commit point.
 
-        Files the new state no longer references are retired, not deleted: a reader holding
-        the previous catalog may still read them. They are deleted once retired for longer
-        than retain_seconds; files no state ever referenced (a killed run's) go at once.
+        Then the tree is made to match the new state (links to its files in, others out). Files
+        the new state no longer references stay in the store, retired: a reader holding the
+        previous catalog may still read them. They are deleted once retired for longer than
+        retain_seconds; files no state ever referenced (a killed run's) go at once.
         """
         previous = self.state()
         state = self._pending or replace(previous, retired=dict(previous.retired))
@@ -384,15 +410,43 @@ class LakeWriter:
             ]
         )
         state.runs = dataset_file("runs", state.run_id)
-        self.storage.write_parquet(runs, RUNS, state.runs)
+        self._write(runs, RUNS, state.runs)
 
         now = time.time()
         referenced = state.referenced()
         retired = {f: t for f, t in previous.retired.items() if f not in referenced}
         retired.update({f: now for f in previous.referenced() - referenced})
         state.retired = {f: t for f, t in sorted(retired.items()) if now - t < retain_seconds}
-        self.storage.delete_except(DATA_DIRS, referenced | set(state.retired) | previous.referenced())
+        self._deleted_from_store(referenced | set(state.retired) | previous.referenced())
         commit_state(self.storage, STATE_FILE, state)
-        self.storage.delete_except(DATA_DIRS, referenced | set(state.retired))
-        self._pending = None
+        self._pending, self._written = None, set()
+        self._synced_tree(state)
+        self._deleted_from_store(referenced | set(state.retired))
+        return state
+
+    def _deleted_from_store(self, keep: set[str]) -> None:
+        self.storage.delete_except((STORE_DIR,), {stored_file(rel) for rel in keep})
+
+    def _synced_tree(self, state: LakeState) -> None:
+        """Make the Hive tree hold a link to each file of the state and nothing else.
+
+        New links go in before old ones go out: at the instant of a commit a reader of the tree
+        may see both versions of a partition, never neither. Idempotent: a run that died here is
+        finished by the next one.
+        """
+        current = state.referenced()
+        for rel in sorted(current):
+            if rel.startswith(tuple(f"{d}/" for d in TREE_DIRS)) and not self.storage.exists(rel):
+                self.storage.link(stored_file(rel), rel)
+        self.storage.delete_except(TREE_DIRS, current)
+        self.storage.delete_except(("_manifest",), set())  # a lake from before the store kept it here
+
+    def recovered(self) -> LakeState:
+        """The committed state, its tree synced and a killed run's files gone: before a run."""
+        state = self.state()
+        for rel in sorted(state.referenced()):  # a lake written before the store: its files move in
+            if not self.storage.exists(stored_file(rel)) and self.storage.exists(rel):
+                self.storage.link(rel, stored_file(rel))
+        self._synced_tree(state)
+        self._deleted_from_store(state.referenced() | set(state.retired))
         return state

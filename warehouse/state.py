@@ -1,8 +1,8 @@
-"""The lake's committed state: which file holds each partition and dataset.
+"""The lake's committed state: which files hold each partition and dataset.
 
-Data files are immutable and uniquely named; a run commits by replacing _state.json in
-one atomic rename. Readers go through the catalog built from the state, so a crash at any
-instant leaves the previous state whole.
+Data files are immutable and uniquely named; a run commits by replacing _state.json in one
+atomic rename. The catalog reads the stored files the state names, and the Hive tree of links
+is made to match the state right after (again by the next run, if this one died meanwhile).
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ from dataclasses import asdict, dataclass, field
 from warehouse.storage import Storage
 
 
+class LakeDamaged(RuntimeError):
+    """A file of the lake cannot be read as what it should be; `newslake repair` rebuilds it."""
+
+
 @dataclass
 class LakeState:
     version: int = 0
     run_id: str | None = None
-    partitions: dict[str, str] = field(default_factory=dict)
+    partitions: dict[str, list[str]] = field(default_factory=dict)  # partition name -> its files
     quarantine: str | None = None
     manifest: str | None = None
     runs: str | None = None
@@ -26,26 +30,41 @@ class LakeState:
     parser_version: str | None = None
 
     def referenced(self) -> set[str]:
-        files = set(self.partitions.values())
+        files = {f for chunk in self.partitions.values() for f in chunk}
         files.update(f for f in (self.quarantine, self.manifest, self.runs) if f)
         return files
+
+
+def _partitions(raw: object) -> dict[str, list[str]]:
+    if not isinstance(raw, dict):
+        raise TypeError("partitions is not an object")
+    # A lake written before partitions had several files holds one name per partition.
+    return {str(k): [str(v)] if isinstance(v, str) else [str(f) for f in v] for k, v in raw.items()}
 
 
 def load_state(storage: Storage, name: str) -> LakeState:
     raw = storage.read_bytes_if_exists(name)
     if raw is None:
         return LakeState()
-    data = json.loads(raw)
-    return LakeState(
-        version=int(data.get("version", 0)),
-        run_id=data.get("run_id"),
-        partitions=dict(data.get("partitions", {})),
-        quarantine=data.get("quarantine"),
-        manifest=data.get("manifest"),
-        runs=data.get("runs"),
-        retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
-        parser_version=data.get("parser_version"),
-    )
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise TypeError(f"a JSON {type(data).__name__}, not an object")
+        return LakeState(
+            version=int(data.get("version", 0)),
+            run_id=data.get("run_id"),
+            partitions=_partitions(data.get("partitions", {})),
+            quarantine=data.get("quarantine"),
+            manifest=data.get("manifest"),
+            runs=data.get("runs"),
+            retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
+            parser_version=data.get("parser_version"),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise LakeDamaged(
+            f"{storage.uri(name)} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}): "
+            "run `newslake repair --lake LAKE --source SOURCE` to rebuild it"
+        ) from None
 
 
 def commit_state(storage: Storage, name: str, state: LakeState) -> None:

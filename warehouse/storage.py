@@ -106,6 +106,30 @@ class Storage:
         os.replace(tmp, target)
         self._fsync_dir(folder)
 
+    def exists(self, rel: str) -> bool:
+        if not self.remote:
+            return os.path.lexists(self.path(rel))
+        return bool(self.fs.exists(self.path(rel)))
+
+    def link(self, src: str, dst: str) -> None:
+        """Make dst show src's file: a hard link locally (no copy; a reader that opened either name
+        keeps reading after the other goes), a server-side copy on object storage."""
+        source, target = self.path(src), self.path(dst)
+        if self.remote:
+            self.fs.copy(source, target)
+            return
+        folder = target.rsplit("/", 1)[0]
+        os.makedirs(folder, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # a name is only ever given to one file
+            os.link(source, target)
+
+    def delete_file(self, rel: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if self.remote:
+                self.fs.rm_file(self.path(rel))
+            else:
+                os.unlink(self.path(rel))
+
     def write_frame(self, frame: pl.DataFrame, rel: str) -> None:
         buffer = io.BytesIO()
         frame.write_parquet(
@@ -179,11 +203,7 @@ class Storage:
         for folder in folders:
             for rel in self.files_under(folder):
                 if rel not in keep:
-                    with contextlib.suppress(FileNotFoundError):
-                        if self.remote:
-                            self.fs.rm_file(self.path(rel))
-                        else:
-                            os.unlink(self.path(rel))
+                    self.delete_file(rel)
                     removed += 1
             if not self.remote:
                 base = Path(self.path(folder))
