@@ -1,4 +1,4 @@
-"""The newslake command line: run, serve, query, report, sample.
+"""The newslake command line: run, repair, serve, query, report, sample.
 
 Each command imports what it needs when it runs: `--help`, `query`, `report` and `sample`
 never import Prefect, and `--help` and `query` not Polars, pandera or the settings model
@@ -181,6 +181,35 @@ def run(
         _fail(summary.get("message") or summary["status"])
 
 
+@app.command()
+@click.option("--lake", default=defaults.LAKE, help="Lake root: folder or s3://bucket/prefix.")
+@click.option("--source", required=True, help="Folder or s3://bucket/prefix of the raw article files.")
+@_catalog_option
+@_tz_option
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def repair(lake: str, source: str, catalog: Path | None, tz: str, as_json: bool) -> None:
+    """Rebuild a damaged or moved lake from SOURCE, keeping the run history that can be read."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    from warehouse.storage import is_remote
+
+    if not is_remote(source) and not Path(source).is_dir():
+        _fail(f"source {source} is not a folder", 2)
+    settings = _settings_or_exit(
+        source=source, lake=lake, tz=tz, catalog=catalog, storage_options=_storage_options()
+    )
+    from flows.pipeline import Stages, batches_in_processes, repaired_lake
+
+    summary = _guarded(lambda: repaired_lake(settings, Stages(transform=batches_in_processes)).as_dict())
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, default=str))
+        return
+    click.echo(
+        f"repaired {settings.lake}: {summary['rows_written']} articles and {summary['quarantined']} "
+        f"quarantine records rebuilt from {settings.source}; catalog {settings.catalog_path}"
+    )
+
+
 def _storage_options() -> dict[str, Any]:
     """fsspec options from the standard AWS environment; only the entry point reads it."""
     options: dict[str, Any] = {}
@@ -285,11 +314,14 @@ def _fail_in_one_line(exc: Exception) -> NoReturn:
     from flows.pipeline import RunRejected, StageFailed
     from warehouse.load import MassDeleteRefused
     from warehouse.lock import LakeBusy
+    from warehouse.state import LakeDamaged
     from warehouse.validation import ContractViolation
 
     if isinstance(exc, StageFailed):
         _fail(f"{exc} (the run's changes were {'committed' if exc.summary.committed else 'not committed'})")
-    if isinstance(exc, MassDeleteRefused | RunRejected | LakeBusy | ContractViolation | OSError):
+    if isinstance(
+        exc, MassDeleteRefused | RunRejected | LakeBusy | ContractViolation | LakeDamaged | OSError
+    ):
         _fail(_first_line(exc))
     from botocore.exceptions import NoCredentialsError  # s3fs's; imported only on this path
 

@@ -85,10 +85,14 @@ class RunInterrupted(Exception):
 
 
 class StageFailed(RuntimeError):
-    """Commit or publish failed: reported as itself, with the stage, not as the run's error."""
+    """A stage failed on I/O, or commit or publish failed: reported with the stage and the path."""
 
     def __init__(self, stage: str, summary: RunSummary, cause: BaseException) -> None:
-        super().__init__(f"{stage} failed: {type(cause).__name__}: {cause}".splitlines()[0])
+        what = f"{type(cause).__name__}: {cause}"
+        if isinstance(cause, OSError) and cause.strerror:
+            where = f" ({cause.filename})" if cause.filename else ""
+            what = f"{cause.strerror}{where}"
+        super().__init__(f"{stage} failed: {what}".splitlines()[0])
         self.stage = stage
         self.summary = summary
         self.cause = cause
@@ -280,6 +284,18 @@ def _is_interruption(exc: BaseException) -> bool:
     return not isinstance(exc, Exception)
 
 
+def repaired_lake(settings: Settings, stages: Stages | None = None) -> RunSummary:
+    """Rebuild a damaged lake from the source: the run history that can be read is kept, every
+    other file is dropped, and a full refresh rebuilds the rows, the quarantine, the manifest and
+    the catalog (at the lake's present location, so a moved lake is served from where it is)."""
+    storage = Storage(settings.lake, settings.storage_options)
+    writer = LakeWriter(storage)
+    with lake_lock(settings.lock_path, settings.lock_timeout):
+        storage.delete_tree(STAGING_DIR)
+        writer.reset(writer.salvaged_runs(), new_run_id(dt.datetime.now(dt.UTC)))
+    return run_pipeline(settings.model_copy(update={"full_refresh": True, "allow_mass_delete": True}), stages)
+
+
 def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary:
     """One whole run under the lake lock: plan, parse batches, merge, commit, publish.
 
@@ -336,10 +352,11 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.message = (
                 f"interrupted during {summary.stage}"
                 if interrupted
-                else f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+                else f"{summary.stage}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
             )
             writer.discard()
-            failure = exc
+            # An I/O fault (a full disk, a vanished mount) is reported with its stage and path.
+            failure = StageFailed(summary.stage, summary, exc) if isinstance(exc, OSError) else exc
         summary.seconds = round(time.perf_counter() - started, 3)
         stage = "commit"
         try:
@@ -347,7 +364,6 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.committed = True
             stage = "publish"
             stages.publish(storage, state, settings.catalog_path)
-            storage.delete_tree(STAGING_DIR)
         except BaseException as exc:
             if not _is_interruption(exc):
                 if failure is not None:  # the run's own error is the one to report
@@ -358,6 +374,9 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
                 summary.stage = stage
                 summary.committed = writer.state().run_id == summary.run_id
             raise RunInterrupted(summary, exc) from exc
+        finally:
+            with contextlib.suppress(OSError):  # a full disk is no reason to keep what fills it
+                storage.delete_tree(STAGING_DIR)
         if failure is not None and _is_interruption(failure):
             raise RunInterrupted(summary, failure) from failure
         if failure is not None:

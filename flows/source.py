@@ -140,7 +140,10 @@ class Source:
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
-            real = Path(path).resolve(strict=True)
+            try:
+                real = Path(path).resolve(strict=True)
+            except (OSError, RuntimeError) as exc:  # Python 3.11 raises RuntimeError on a loop
+                return _unreadable(rel, size, f"symlink loop or dangling symlink ({type(exc).__name__})")
             if self.root not in real.parents:
                 return _unreadable(rel, size, "symlink points outside the source root")
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

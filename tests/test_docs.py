@@ -55,7 +55,7 @@ def _synopsis(command: str) -> str:
 
 
 def test_every_option_of_every_command_is_in_the_readme() -> None:
-    assert set(app.commands) == {"run", "serve", "query", "report", "sample"}
+    assert set(app.commands) == {"run", "repair", "serve", "query", "report", "sample"}
     for name, command in app.commands.items():
         synopsis = _synopsis(name)
         for param in command.params:

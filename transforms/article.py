@@ -26,12 +26,13 @@ from transforms.schema import PARSER_VERSION
 
 @dataclass(frozen=True)
 class ParseOptions:
-    """What a parse depends on besides the bytes: the zone of naive dates, caps, the clock."""
+    """What a parse depends on besides the bytes: the zone of naive dates, caps, and the time of
+    the run (handed in by the caller: nothing here reads the clock; it is only ingested_at)."""
 
+    now: dt.datetime
     timezone: str = "Asia/Shanghai"
     max_title_chars: int = MAX_TITLE_CHARS
     run_id: str = "adhoc"
-    now: dt.datetime | None = None
     with_keywords: bool = True
 
     @property
@@ -72,11 +73,10 @@ def article_row(
     body = article_body(matter.body)
 
     zone = options.zone
-    now = options.now or dt.datetime.now(dt.UTC)
     title, title_truncated = title_of(fields.get("title"), options.max_title_chars)
     categories = categories_of(fields.get("categories"))
     published_at = published_at_of(fields.get("date"), zone)
-    out_of_range = published_at is not None and not is_plausible_date(published_at, now)
+    out_of_range = published_at is not None and not is_plausible_date(published_at)
     published_date = published_at.astimezone(zone).date() if published_at is not None else None
 
     paragraphs = body.paragraphs
@@ -89,7 +89,7 @@ def article_row(
         "source_sha256": source_sha256 or _sha256(raw),
         "content_hash": content_hash,
         "run_id": options.run_id,
-        "ingested_at": now,
+        "ingested_at": options.now,
         "parser_version": PARSER_VERSION,
         "title": title,
         "category": categories[0] if len(categories) > 0 else None,

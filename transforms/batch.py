@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -44,7 +43,7 @@ def quarantine_row(
         "reason": str(reason),
         "message": " ".join(message.split())[:500],
         "run_id": options.run_id,
-        "seen_at": options.now or dt.datetime.now(dt.UTC),
+        "seen_at": options.now,
     }
 
 
@@ -75,8 +74,6 @@ def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 
 def parsed_batch(files: Iterable[RawFile], options: ParseOptions) -> ParsedBatch:
     """Every file becomes exactly one article row or one quarantine row."""
-    if options.now is None:
-        options = replace(options, now=dt.datetime.now(dt.UTC))
     rows: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     for raw in files:

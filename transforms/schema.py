@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-PARSER_VERSION = "1.1.1"
+PARSER_VERSION = "1.2.0"
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 STRINGS = pl.List(pl.String)
@@ -201,7 +201,7 @@ ARTICLES = Table(
             "date_out_of_range",
             pl.Boolean(),
             False,
-            "Flag: publication date before 1990 or more than a day in the future.",
+            "Flag: publication date before 1990 or after 2099 (fixed bounds; the quality view flags dates in the future at query time).",
         ),
         _c("blank_title", pl.Boolean(), False, "Flag: title missing or blank."),
         _c("title_truncated", pl.Boolean(), False, "Flag: title longer than the cap and cut."),

@@ -118,15 +118,22 @@ def publish_catalog(storage: Storage, state: LakeState, catalog: Path) -> None:
         leftover.unlink(missing_ok=True)
     # The file format is fixed when the file is created: v1.0.0 is what the DuckDB versions BI
     # tools bundle (1.1 to 1.5) read; DuckDB 2.0's default format only 2.0 reads.
-    con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
     try:
-        if storage.remote:
-            con.register_filesystem(storage.fs)
-        for _, statement in view_statements(storage, state):
-            con.execute(statement)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, catalog)
+        con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
+        try:
+            if storage.remote:
+                con.register_filesystem(storage.fs)
+            for _, statement in view_statements(storage, state):
+                con.execute(statement)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, catalog)
+    except BaseException as exc:  # a full disk, an interruption: the old catalog stays, no temp file does
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if isinstance(exc, duckdb.Error):  # DuckDB's FatalException on a full disk, for one
+            raise OSError(f"could not write the catalog {catalog}: {str(exc).splitlines()[0]}") from exc
+        raise

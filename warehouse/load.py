@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -441,9 +442,59 @@ class LakeWriter:
         self.storage.delete_except(TREE_DIRS, current)
         self.storage.delete_except(("_manifest",), set())  # a lake from before the store kept it here
 
+    def checked(self, state: LakeState) -> LakeState:
+        """The state, once every file it names is there and is whole Parquet (locally: two small
+        reads a file; on object storage a damaged file is named when it is read)."""
+        if not self.storage.remote:
+            for rel in sorted(state.referenced()):
+                if not self.storage.looks_like_parquet(stored_file(rel)):
+                    raise LakeDamaged(
+                        f"{self.storage.uri(stored_file(rel))} is missing or not a whole Parquet file: "
+                        "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
+                    )
+        return state
+
+    def salvaged_runs(self) -> pl.DataFrame:
+        """The longest run history still readable: the state's runs file, else the newest readable
+        one in the store or the tree (a repair keeps the history even when the state is lost)."""
+        try:
+            named = [self.state().runs]
+        except LakeDamaged:
+            named = []
+        found = [f for f in self.storage.files_under(f"{STORE_DIR}/runs") + self.storage.files_under("runs")]
+        for rel in [
+            *(stored_file(r) for r in named if r),
+            *sorted(found, key=lambda f: f.rsplit("/", 1)[-1], reverse=True),
+        ]:
+            try:
+                return RUNS.conform(self.storage.read_parquet(rel, RUNS))
+            except (pl.exceptions.ComputeError, OSError):
+                continue
+        return RUNS.empty_frame()
+
+    def reset(self, runs: pl.DataFrame, run_id: str) -> LakeState:
+        """A state that names only the run history: every other file goes, and the next run (a
+        full refresh) rebuilds the lake from the source."""
+        previous_version = 0
+        with contextlib.suppress(LakeDamaged):
+            previous_version = self.state().version
+        rel = dataset_file("runs", run_id)
+        state = LakeState(version=previous_version + 1, run_id=run_id, runs=rel)
+        self._write(runs, RUNS, rel)
+        commit_state(self.storage, STATE_FILE, state)
+        self._written = set()
+        self._synced_tree(state)
+        self._deleted_from_store(state.referenced())
+        return state
+
     def recovered(self) -> LakeState:
         """The committed state, its tree synced and a killed run's files gone: before a run."""
-        state = self.state()
+        if self.storage.read_bytes_if_exists(STATE_FILE) is None and self.storage.files_under(STORE_DIR):
+            raise LakeDamaged(
+                f"{self.storage.uri(STATE_FILE)} is missing but the lake holds data files: "
+                "run `newslake repair --lake LAKE --source SOURCE` to rebuild it (the run history is kept)"
+            )
+        state = self.checked(self.state())
         for rel in sorted(state.referenced()):  # a lake written before the store: its files move in
             if not self.storage.exists(stored_file(rel)) and self.storage.exists(rel):
                 self.storage.link(rel, stored_file(rel))

@@ -41,6 +41,17 @@ def connect_read_only(
             "SELECT count(*) FROM duckdb_views() WHERE view_name = 'newslake_lake' AND NOT internal"
         ).fetchall()
         lake_uri = con.execute("SELECT lake_uri FROM newslake_lake").fetchall()[0][0] if rows[0][0] else None
+        here = catalog.resolve().parent
+        if (
+            lake_uri
+            and not _is_remote(lake_uri)
+            and (here / "_state.json").exists()
+            and Path(lake_uri) != here
+        ):
+            raise FileNotFoundError(
+                f"the catalog {catalog} was built for the lake at {lake_uri}, not {here} (moved or copied?): "
+                f"run `newslake run --lake {here} --source SOURCE` or `newslake repair` to rebuild it here"
+            )
         if lake_uri and _is_remote(lake_uri):
             from warehouse.storage import Storage  # fsspec, only for a remote lake
 

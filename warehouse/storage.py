@@ -99,12 +99,36 @@ class Storage:
         folder, name = target.rsplit("/", 1)
         os.makedirs(folder, exist_ok=True)
         tmp = f"{folder}/.{name}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:  # a full disk, an interruption: no half-written file stays behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         self._fsync_dir(folder)
+
+    def looks_like_parquet(self, rel: str) -> bool:
+        """Whether rel is there and starts and ends with Parquet's magic bytes (a truncated or
+        overwritten file fails this before any reader does). Costs two small reads."""
+        path = self.path(rel)
+        try:
+            if self.remote:
+                size = int(self.fs.size(path))
+                head = self.fs.cat_file(path, start=0, end=4) if size >= 12 else b""
+                tail = self.fs.cat_file(path, start=size - 4, end=size) if size >= 12 else b""
+            else:
+                with open(path, "rb") as handle:
+                    head = handle.read(4)
+                    size = os.fstat(handle.fileno()).st_size
+                    handle.seek(max(size - 4, 0))
+                    tail = handle.read(4)
+        except FileNotFoundError:
+            return False
+        return size >= 12 and head == b"PAR1" and tail == b"PAR1"
 
     def exists(self, rel: str) -> bool:
         if not self.remote:

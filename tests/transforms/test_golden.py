@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -22,7 +23,9 @@ BOILERPLATE = re.compile(
 
 
 def _row(name: str) -> dict:
-    return article_row(FILES[name].read_bytes(), name, ParseOptions())
+    return article_row(
+        FILES[name].read_bytes(), name, ParseOptions(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    )
 
 
 def test_golden_table_covers_the_corpus(corpus: list[Path]) -> None:
@@ -91,3 +94,18 @@ def test_body_text_keeps_the_visible_text(corpus: list[Path]) -> None:
 def test_corpus_rows_are_unique_and_none_quarantined(corpus: list[Path]) -> None:
     ids = {_row(p.name)["article_id"] for p in corpus}
     assert len(ids) == len(corpus)
+
+
+def test_a_row_depends_on_the_file_not_on_the_clock() -> None:
+    """An incremental lake equals a clean build whenever either is built: only ingested_at may
+    differ between two parses of the same bytes at different times (a date far ahead included)."""
+    name = sorted(FILES)[0]
+    future = FILES[name].read_bytes().replace(b"\ndate: ", b"\ndate: 2031-01-01 00:00:00\nold_date: ", 1)
+    for data in (FILES[name].read_bytes(), future):
+        rows = [
+            article_row(data, name, ParseOptions(now=dt.datetime(year, 1, 1, tzinfo=dt.UTC)))
+            for year in (2026, 2032)
+        ]
+        assert {k: v for k, v in rows[0].items() if k != "ingested_at"} == {
+            k: v for k, v in rows[1].items() if k != "ingested_at"
+        }

@@ -60,7 +60,9 @@ def test_counts_agree_with_python(bodies: list[str]) -> None:
     assert got["reading_minutes"].to_list() == pytest.approx(
         [c / 400 + w / 200 for c, w in zip(cjk, words, strict=True)], abs=0.051
     )
-    assert WHITESPACE  # the class the count uses is Python's isspace(), spelled out
+    # The class the count uses is Python's isspace(), spelled out: the same characters, no more.
+    every_char = "".join(map(chr, range(0x3100)))
+    assert re.findall(WHITESPACE, every_char) == [c for c in every_char if c.isspace()]
 
 
 def test_keywords_are_weighted_terms_best_first() -> None:

@@ -8,6 +8,8 @@ SELECT
     avg(blank_title::INT) AS blank_title_rate,
     avg(empty_body::INT) AS empty_body_rate,
     avg(date_out_of_range::INT) AS date_out_of_range_rate,
+    -- at query time, not at load: a date ahead of the clock today is an ordinary date tomorrow
+    avg((published_at > now() + INTERVAL 1 DAY)::INT) AS dated_in_future_rate,
     avg(front_matter_recovered::INT) AS recovered_front_matter_rate,
     avg((author IS NULL)::INT) AS null_author_rate,
     avg((head_image_url IS NULL)::INT) AS null_head_image_rate
