@@ -72,13 +72,16 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     """Read and parse one batch of files; write its frames to the run's staging folder in the lake."""
     # The parser (BeautifulSoup, lxml, the keyword table) and pandera load with the first batch,
     # so that a run with nothing to parse never imports them.
+    from flows.keyword_table import jieba_keyword_weights
     from transforms.article import ParseOptions
     from transforms.batch import parsed_batch
     from warehouse.validation import validated_articles
 
     source = Source(job.source, job.storage_options)
     storage = Storage(job.lake, job.storage_options)
-    options = ParseOptions(timezone=job.tz, run_id=job.run_id, now=job.now)
+    options = ParseOptions(
+        timezone=job.tz, run_id=job.run_id, now=job.now, keyword_weights=jieba_keyword_weights()
+    )
     processed: list[tuple[str, int, int, str | None, bool]] = []
     raws = []
     for rel, size, mtime, known_sha in job.rows:

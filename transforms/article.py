@@ -21,6 +21,7 @@ from transforms.fields import (
     title_of,
 )
 from transforms.frontmatter import front_matter
+from transforms.keywords import KeywordWeights
 from transforms.schema import PARSER_VERSION
 
 
@@ -33,7 +34,8 @@ class ParseOptions:
     timezone: str = "Asia/Shanghai"
     max_title_chars: int = MAX_TITLE_CHARS
     run_id: str = "adhoc"
-    with_keywords: bool = True
+    # The IDF table keywords are weighed by; without it keywords are left empty.
+    keyword_weights: KeywordWeights | None = None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 
 from transforms.article import ParseOptions, article_row
-from transforms.keywords import keyword_tokens
+from transforms.keywords import KeywordWeights, keyword_tokens
 from transforms.measures import MEASURES, with_text_measures
 from transforms.raw import RawFile
 from transforms.reasons import Quarantined, Reason
@@ -54,7 +54,7 @@ def _column(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
     return pl.Series(name, values, dtype=dtype)
 
 
-def articles_frame(rows: list[dict[str, Any]], with_keywords: bool = True) -> pl.DataFrame:
+def articles_frame(rows: list[dict[str, Any]], weights: KeywordWeights | None = None) -> pl.DataFrame:
     """Rows of article_row to an ARTICLES frame, measures added."""
     if not rows:
         return ARTICLES.empty_frame()
@@ -62,8 +62,8 @@ def articles_frame(rows: list[dict[str, Any]], with_keywords: bool = True) -> pl
     frame = pl.DataFrame(
         [_column(name, [row[name] for row in rows], dtype) for name, dtype in _ROW_SCHEMA.items()]
     )
-    tokens = [keyword_tokens(row["title"], row["body_text"]) for row in rows] if with_keywords else None
-    return ARTICLES.conform(with_text_measures(frame, tokens))
+    tokens = [keyword_tokens(row["title"], row["body_text"]) for row in rows] if weights else None
+    return ARTICLES.conform(with_text_measures(frame, tokens, weights))
 
 
 def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -104,5 +104,5 @@ def parsed_batch(files: Iterable[RawFile], options: ParseOptions) -> ParsedBatch
                 )
             )
     return ParsedBatch(
-        articles=articles_frame(rows, options.with_keywords), quarantine=quarantine_frame(held)
+        articles=articles_frame(rows, options.keyword_weights), quarantine=quarantine_frame(held)
     )

@@ -1,15 +1,14 @@
-"""Top terms of an article: rjieba segments, jieba's shipped IDF table weighs (TF-IDF).
+"""Top terms of an article: rjieba segments, an IDF table weighs (TF-IDF).
 
-rjieba (Rust) cuts text ~40x faster than jieba's Python segmenter; jieba's analyse/idf.txt
-is the standard IDF table for Chinese. Both dictionaries ship inside the packages: nothing
-is downloaded. The table is read once per process, on first use.
+rjieba (Rust) cuts text ~40x faster than jieba's Python segmenter. The weights are handed in
+by the caller (flows/keyword_table.py reads jieba's analyse/idf.txt once per process): this
+module reads no file.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib.util import find_spec
-from pathlib import Path
+import io
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -109,35 +108,32 @@ _STOP = frozenset(
 )
 
 
-def _jieba_file(*parts: str) -> Path:
-    """A data file shipped in jieba's package, found without importing jieba (0.13 s a process)."""
-    spec = find_spec("jieba")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("jieba is not installed: its IDF table weighs the keywords")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
+@dataclass(frozen=True, eq=False)
+class KeywordWeights:
+    """An IDF table as Polars columns sorted by term (looked up by binary search: a dict took
+    100 MB a worker), and the weight of a term it does not list (its median)."""
+
+    table: pl.DataFrame
+    default: float
 
 
-@lru_cache(maxsize=1)
-def _idf() -> tuple[pl.DataFrame, float]:
-    """jieba's IDF table as Polars columns sorted by term (4 MB of data, looked up by binary
-    search), and its median, the weight of a term it does not list."""
-    table = (
-        pl.read_csv(
-            _jieba_file("analyse", "idf.txt"),
-            separator=" ",
-            has_header=False,
-            quote_char=None,
-            new_columns=["term", "idf"],
-            schema_overrides={"term": pl.String(), "idf": pl.Float64()},
-        )
-    ).sort("term")  # one line per term in jieba's table; a repeated term would take its first weight
+def keyword_weights(idf_text: bytes) -> KeywordWeights:
+    """Weights from an IDF table in jieba's format: one `term weight` line per term."""
+    table = pl.read_csv(
+        io.BytesIO(idf_text),
+        separator=" ",
+        has_header=False,
+        quote_char=None,
+        new_columns=["term", "idf"],
+        schema_overrides={"term": pl.String(), "idf": pl.Float64()},
+    ).sort("term")  # a repeated term would take its first weight
     median = table["idf"].median()
-    return table, float(median) if isinstance(median, (int, float)) else 0.0
+    return KeywordWeights(table, float(median) if isinstance(median, (int, float)) else 0.0)
 
 
-def _idf_of(terms: pl.Series) -> pl.Series:
+def _idf_of(terms: pl.Series, weights: KeywordWeights) -> pl.Series:
     """The IDF weight of each term (the table's median for a term it does not list)."""
-    table, default = _idf()
+    table, default = weights.table, weights.default
     if table.is_empty():
         return pl.Series("idf", [default] * terms.len(), dtype=pl.Float64())
     at = table["term"].search_sorted(terms).clip(upper_bound=table.height - 1)
@@ -162,7 +158,7 @@ def keyword_tokens(title: str | None, body_text: str) -> str:
     return WORD_SEPARATOR.join(rjieba.cut(text))
 
 
-def top_keywords(tokens: list[str], count: int = KEYWORD_COUNT) -> pl.Series:
+def top_keywords(tokens: list[str], weights: KeywordWeights, count: int = KEYWORD_COUNT) -> pl.Series:
     """Per row, the count highest TF-IDF terms (2+ CJK characters or 3+ Latin letters), best first.
 
     Ties go to the term that sorts first, so the result never depends on the order of counting.
@@ -185,10 +181,10 @@ def top_keywords(tokens: list[str], count: int = KEYWORD_COUNT) -> pl.Series:
     )
     # A batch has a few thousand distinct terms: looking them up beats joining the 270k-term table.
     terms = counts["term"].unique()
-    weights = pl.DataFrame({"term": terms, "idf": _idf_of(terms)})
+    term_weights = pl.DataFrame({"term": terms, "idf": _idf_of(terms, weights)})
     ranked = pl.col("term").top_k_by(["score", "term"], count, reverse=[False, True])
     best = (
-        counts.join(weights, on="term", how="left")
+        counts.join(term_weights, on="term", how="left")
         .with_columns(score=pl.col("n") * pl.col("idf"))
         .group_by("row")
         .agg(ranked, pl.col("score").top_k_by(["score", "term"], count, reverse=[False, True]))

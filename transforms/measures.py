@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.keywords import top_keywords
+from transforms.keywords import KeywordWeights, top_keywords
 
 # CJK unified ideographs (with extension A, compatibility and the supplementary planes).
 CJK = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]"
@@ -46,11 +46,13 @@ def language_expr(cjk: pl.Expr, latin: pl.Expr, other: pl.Expr) -> pl.Expr:
     )
 
 
-def with_text_measures(frame: pl.DataFrame, keyword_tokens: list[str] | None = None) -> pl.DataFrame:
+def with_text_measures(
+    frame: pl.DataFrame, keyword_tokens: list[str] | None = None, weights: KeywordWeights | None = None
+) -> pl.DataFrame:
     """Add char_count, cjk_char_count, reading_minutes, language and keywords.
 
-    keyword_tokens holds each row's segmented opening text (keywords.keyword_tokens); without
-    it, keywords are left empty.
+    keyword_tokens holds each row's segmented opening text (keywords.keyword_tokens), weighed by
+    weights; without both, keywords are left empty.
     """
     body = pl.col("body_text")
     title = pl.col("title").fill_null("")
@@ -68,6 +70,6 @@ def with_text_measures(frame: pl.DataFrame, keyword_tokens: list[str] | None = N
         reading_minutes=(cjk / CJK_PER_MINUTE + words / WORDS_PER_MINUTE).round(1),
         language=language_expr(cjk + pl.col("_title_cjk"), words + pl.col("_title_words"), pl.col("_other")),
     ).drop("_words", "_title_cjk", "_title_words", "_other")
-    if keyword_tokens is None:
+    if keyword_tokens is None or weights is None:
         return measured.with_columns(keywords=pl.lit([], dtype=pl.List(pl.String)))
-    return measured.with_columns(keywords=top_keywords(keyword_tokens))
+    return measured.with_columns(keywords=top_keywords(keyword_tokens, weights))

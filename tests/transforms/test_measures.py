@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flows.keyword_table import jieba_keyword_weights
 from transforms.keywords import WORD_SEPARATOR, keyword_tokens, top_keywords
 from transforms.measures import CJK, LATIN_WORD, WHITESPACE, with_text_measures
 
@@ -21,7 +22,7 @@ def _measured(
         {"title": titles, "body_text": bodies}, schema={"title": pl.String, "body_text": pl.String}
     )
     tokens = [keyword_tokens(t, b) for t, b in zip(titles, bodies, strict=True)] if keywords else None
-    return with_text_measures(frame, tokens)
+    return with_text_measures(frame, tokens, jieba_keyword_weights())
 
 
 @pytest.mark.parametrize(
@@ -75,7 +76,7 @@ def test_keywords_are_weighted_terms_best_first() -> None:
 
 def test_keyword_ties_do_not_depend_on_order() -> None:
     tokens = [WORD_SEPARATOR.join(["银行", "证券", "基金"]), WORD_SEPARATOR.join(["基金", "证券", "银行"])]
-    first, second = top_keywords(tokens).to_list()
+    first, second = top_keywords(tokens, jieba_keyword_weights()).to_list()
     assert first == second
 
 
