@@ -16,19 +16,9 @@ from typing import Any
 import polars as pl
 
 from flows.source import Source
+from transforms.schema import PROCESSED_SCHEMA
 from warehouse.layout import partition_name_expr
 from warehouse.storage import Storage
-
-PROCESSED_SCHEMA = pl.Schema(
-    {
-        "source_path": pl.String(),
-        "size_bytes": pl.Int64(),
-        "mtime_ns": pl.Int64(),
-        "source_sha256": pl.String(),
-        "touched": pl.Boolean(),
-    }
-)
-
 
 BatchRows = list[tuple[str, int, int, str | None]]
 

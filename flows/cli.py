@@ -177,7 +177,7 @@ def run(
         click.echo(json.dumps(summary, ensure_ascii=False, default=str))
     elif not quiet:
         _print_summary(summary, settings)
-    if summary["status"] not in ("succeeded", "no_changes"):
+    if summary["status"] not in _succeeded():
         _fail(summary.get("message") or summary["status"])
 
 
@@ -262,6 +262,12 @@ def _run_with_prefect(settings: Any) -> dict[str, Any]:
         _exit_interrupted(exc, None)
 
 
+def _succeeded() -> tuple[str, ...]:
+    from transforms.schema import RunStatus  # with Polars: only after a run, which has imported it
+
+    return (RunStatus.SUCCEEDED, RunStatus.NO_CHANGES)
+
+
 def _drained_prefect_clients(timeout_s: float = 5.0) -> None:
     """Send Prefect's queued logs and events while its server is still up: once it is stopped,
     they would be retried at exit for a minute or more."""
@@ -280,7 +286,7 @@ def _exit_interrupted(exc: BaseException, summary: Any) -> NoReturn:
     sig = signal.SIGTERM if terminated else signal.SIGINT
     if summary is None:
         outcome = "before the lake was changed: the lake is unchanged"
-    elif summary.committed and summary.status in ("succeeded", "no_changes"):
+    elif summary.committed and summary.status in _succeeded():
         outcome = f"after run {summary.run_id} committed: the lake holds its changes" + (
             "" if summary.stage != "publish" else "; the next run publishes the catalog"
         )

@@ -20,14 +20,22 @@ from typing import Any
 
 import polars as pl
 
-from flows.batch_job import PROCESSED_SCHEMA, BatchJob, BatchRows, transformed_batch
+from flows.batch_job import BatchJob, BatchRows, transformed_batch
 from flows.settings import Settings
 from flows.source import Source
-from transforms.schema import ARTICLES, PARSER_VERSION, QUARANTINE
+from transforms.schema import (
+    ARTICLE_KEYS,
+    ARTICLES,
+    PARSER_VERSION,
+    PROCESSED_SCHEMA,
+    QUARANTINE,
+    RUNS,
+    RunStatus,
+)
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
 from warehouse.layout import STAGING_DIR, checked_run_id
-from warehouse.load import ARTICLE_KEYS, LakeWriter, LoadOptions, LoadResult, RunChanges
+from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
@@ -36,7 +44,7 @@ from warehouse.storage import Storage, absolute_location
 @dataclass
 class RunSummary:
     run_id: str
-    status: str = "failed"
+    status: RunStatus = RunStatus.FAILED
     files_seen: int = 0
     files_new: int = 0
     files_changed: int = 0
@@ -53,26 +61,19 @@ class RunSummary:
     committed: bool = False  # whether the lake's state was committed (its data and its runs row)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("stage", "committed")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("stage", "committed")}
+        return {**out, "status": str(self.status)}
 
     def run_row(self, started: dt.datetime) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
+        """The run's row of the runs dataset: its columns are RUNS's, filled from this summary."""
+        values = {
+            **self.__dict__,
+            "status": str(self.status),
             "started_at": started,
             "finished_at": dt.datetime.now(dt.UTC),
-            "status": self.status,
-            "message": self.message,
-            "files_seen": self.files_seen,
-            "files_new": self.files_new,
-            "files_changed": self.files_changed,
-            "files_unchanged": self.files_unchanged,
-            "files_deleted": self.files_deleted,
-            "rows_written": self.rows_written,
-            "rows_deleted": self.rows_deleted,
-            "quarantined": self.quarantined,
             "partitions_rewritten": len(self.partitions_rewritten),
-            "seconds": self.seconds,
         }
+        return {name: values[name] for name in RUNS.names}
 
 
 class RunInterrupted(Exception):
@@ -343,12 +344,12 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.quarantine_by_reason = result.quarantine_by_reason
             summary.partitions_rewritten = result.partitions_rewritten
             if result.rejected:
-                summary.status, summary.message = "rejected", result.rejected
+                summary.status, summary.message = RunStatus.REJECTED, result.rejected
             else:
-                summary.status = "succeeded" if writer.has_pending_changes() else "no_changes"
+                summary.status = RunStatus.SUCCEEDED if writer.has_pending_changes() else RunStatus.NO_CHANGES
         except BaseException as exc:  # an interruption too: the run is recorded, nothing else changes
             interrupted = _is_interruption(exc)
-            summary.status = "interrupted" if interrupted else "failed"
+            summary.status = RunStatus.INTERRUPTED if interrupted else RunStatus.FAILED
             summary.message = (
                 f"interrupted during {summary.stage}"
                 if interrupted
@@ -386,6 +387,6 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "
             f"in {summary.seconds:.2f}s"
         )
-    if summary.status == "rejected":
+    if summary.status is RunStatus.REJECTED:
         raise RunRejected(summary)
     return summary

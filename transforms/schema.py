@@ -8,6 +8,7 @@ spells out a column list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import polars as pl
 
@@ -53,9 +54,10 @@ class Table:
     def partition_keys(self) -> list[str]:
         return [c.name for c in self.columns if c.partition]
 
-    @property
-    def required(self) -> list[str]:
-        return [c.name for c in self.columns if not c.nullable]
+    def schema_of(self, *names: str) -> pl.Schema:
+        """The declared types of some of the columns, in the order given."""
+        declared = self.polars_schema
+        return pl.Schema({name: declared[name] for name in names})
 
     def empty_frame(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.polars_schema)
@@ -66,6 +68,28 @@ class Table:
         if missing:
             raise ValueError(f"{self.name}: frame lacks columns {missing}")
         return frame.select([pl.col(c.name).cast(c.dtype, strict=True) for c in self.columns])
+
+
+class RunStatus(StrEnum):
+    """How a run ended (runs.status)."""
+
+    SUCCEEDED = "succeeded"
+    NO_CHANGES = "no_changes"  # nothing a reader sees changed
+    REJECTED = "rejected"  # too many bad files: the quarantine was recorded, nothing loaded
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: nothing but the run's record changed
+
+
+class FileStatus(StrEnum):
+    """What a source file produced (manifest.status)."""
+
+    LOADED = "loaded"
+    QUARANTINED = "quarantined"
+    DUPLICATE = "duplicate"
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    return ", ".join(m.value for m in enum)
 
 
 def _c(name: str, dtype: pl.DataType, nullable: bool, description: str, **kw: bool) -> Column:
@@ -263,7 +287,7 @@ MANIFEST = Table(
             True,
             "sha256 of the bytes; null when the file was not read.",
         ),
-        _c("status", pl.String(), False, "loaded, quarantined or duplicate."),
+        _c("status", pl.String(), False, f"What the file produced: {_choices(FileStatus)}."),
         _c("article_id", pl.String(), True, "article_id the file produced (loaded or duplicate)."),
         _c("year", pl.Int32(), True, "Partition year of the loaded row."),
         _c("month", pl.Int32(), True, "Partition month of the loaded row."),
@@ -278,12 +302,7 @@ RUNS = Table(
         _c("run_id", pl.String(), False, "Run id (UTC start time and a random suffix)."),
         _c("started_at", UTC_MICROS, False, "Start of the run (UTC)."),
         _c("finished_at", UTC_MICROS, False, "End of the run (UTC)."),
-        _c(
-            "status",
-            pl.String(),
-            False,
-            "succeeded, no_changes, rejected (too many bad files) or failed.",
-        ),
+        _c("status", pl.String(), False, f"How the run ended: {_choices(RunStatus)}."),
         _c("message", pl.String(), True, "One-line explanation when the run did not succeed."),
         _c("files_seen", pl.Int64(), False, "Files matched in the source."),
         _c("files_new", pl.Int64(), False, "Files not in the manifest."),
@@ -299,5 +318,12 @@ RUNS = Table(
 )
 
 TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS)
+
+# Column sets the pipeline moves between stages, taken from the tables above.
+LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing
+PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest records of it
+    {**MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"), "touched": pl.Boolean()}
+)
+ARTICLE_KEYS = ["source_path", "article_id", *ARTICLES.partition_keys]  # what resolves collisions
 
 ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-LISTING_SCHEMA = pl.Schema({"source_path": pl.String(), "size_bytes": pl.Int64(), "mtime_ns": pl.Int64()})
+from transforms.schema import LISTING_SCHEMA, FileStatus
 
 
 @dataclass
@@ -52,10 +52,10 @@ def planned_changes(listing: pl.DataFrame, manifest: pl.DataFrame, full_refresh:
 
     leaving = set(deleted) | set(maybe_changed.filter(~is_new)["source_path"].to_list())
     leaving_ids = manifest.filter(
-        pl.col("source_path").is_in(list(leaving)) & (pl.col("status") == "loaded")
+        pl.col("source_path").is_in(list(leaving)) & (pl.col("status") == FileStatus.LOADED)
     )["article_id"]
     promoted = manifest.filter(
-        (pl.col("status") == "duplicate")
+        (pl.col("status") == FileStatus.DUPLICATE)
         & pl.col("article_id").is_in(leaving_ids.to_list())
         & pl.col("source_path").is_in(list(present))
         & ~pl.col("source_path").is_in(list(leaving))

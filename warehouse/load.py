@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from transforms.reasons import Reason
-from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS, Table
+from transforms.schema import ARTICLE_KEYS, ARTICLES, MANIFEST, QUARANTINE, RUNS, FileStatus, Table
 from warehouse.layout import (
     ROWS_PER_FILE,
     STATE_FILE,
@@ -31,9 +31,6 @@ from warehouse.validation import unique_articles
 
 class MassDeleteRefused(RuntimeError):
     pass
-
-
-ARTICLE_KEYS = ["source_path", "article_id", "year", "month"]
 
 
 @dataclass
@@ -168,7 +165,7 @@ class LakeWriter:
         touched = processed.filter(pl.col("touched"))
         deleted = set(changes.deleted)
         leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | deleted
-        old_loaded = old_manifest.filter(pl.col("status") == "loaded")
+        old_loaded = old_manifest.filter(pl.col("status") == FileStatus.LOADED)
 
         # An unmounted or emptied source looks like a mass deletion: refuse it.
         deleted_rows = old_loaded.filter(pl.col("source_path").is_in(list(deleted))).height
@@ -355,7 +352,9 @@ class LakeWriter:
             suffix="_now",
         ).with_columns(size_bytes=pl.col("size_bytes_now"), mtime_ns=pl.col("mtime_ns_now"))
         demoted = old.filter(pl.col("source_path").is_in(collisions.demoted)).with_columns(
-            status=pl.lit("duplicate"), year=pl.lit(None, pl.Int32()), month=pl.lit(None, pl.Int32())
+            status=pl.lit(FileStatus.DUPLICATE.value),
+            year=pl.lit(None, pl.Int32()),
+            month=pl.lit(None, pl.Int32()),
         )
         replaced = set(processed["source_path"].to_list()) | set(collisions.demoted)
         run = pl.lit(options.run_id)
@@ -363,13 +362,15 @@ class LakeWriter:
         return pl.concat(
             [
                 MANIFEST.conform(old.filter(~pl.col("source_path").is_in(list(replaced)))),
-                MANIFEST.conform(loaded.with_columns(status=pl.lit("loaded"), run_id=run)),
+                MANIFEST.conform(loaded.with_columns(status=pl.lit(FileStatus.LOADED.value), run_id=run)),
                 MANIFEST.conform(
-                    duplicates.with_columns(status=pl.lit("duplicate"), year=none_i, month=none_i, run_id=run)
+                    duplicates.with_columns(
+                        status=pl.lit(FileStatus.DUPLICATE.value), year=none_i, month=none_i, run_id=run
+                    )
                 ),
                 MANIFEST.conform(
                     quarantined.with_columns(
-                        status=pl.lit("quarantined"),
+                        status=pl.lit(FileStatus.QUARANTINED.value),
                         article_id=pl.lit(None, pl.String()),
                         year=none_i,
                         month=none_i,
