@@ -229,13 +229,16 @@ def _run_here(settings: Any, progress: bool) -> dict[str, Any]:
         return _guarded(lambda: run_in_process(settings).as_dict())
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
-        task_id = bar.add_task("transforming", total=None)
+    def with_a_bar() -> dict[str, Any]:  # the bar is gone before any message is printed
+        with Progress(transient=True) as bar:
+            task_id = bar.add_task("transforming", total=None)
 
-        def advance(done: int, total: int) -> None:
-            bar.update(task_id, completed=done, total=total)
+            def advance(done: int, total: int) -> None:
+                bar.update(task_id, completed=done, total=total)
 
-        return _guarded(lambda: run_in_process(settings, progress=advance).as_dict())
+            return run_in_process(settings, progress=advance).as_dict()
+
+    return _guarded(with_a_bar)
 
 
 def _run_with_prefect(settings: Any) -> dict[str, Any]:
