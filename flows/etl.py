@@ -18,6 +18,7 @@ from flows.pipeline import (
     Stages,
     loaded_changes,
     planned_run,
+    pool_size,
     process_pool,
     run_pipeline,
     stopped_pool,
@@ -25,10 +26,6 @@ from flows.pipeline import (
 from flows.settings import Settings
 from warehouse.catalog import publish_catalog
 from warehouse.readonly import connect_read_only
-
-# The process pool that batch tasks hand their CPU work to while a local flow runs; on a
-# Dask worker it is None and the batch runs in the worker itself.
-_POOL: ProcessPoolExecutor | None = None
 
 _PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
@@ -58,30 +55,36 @@ load_task = task(name="load", **_IO_RETRIES)(loaded_changes)
 publish_task = task(name="publish-catalog", **_IO_RETRIES)(publish_catalog)
 
 
-@task(name="transform-batch", task_run_name="transform-batch-{job.index}", **_IO_RETRIES)
-def transform_batch(job: BatchJob) -> dict[str, int]:
-    """Parse one batch of files; parse failures are quarantined inside, so only I/O can fail here."""
-    if _POOL is not None:
-        return _POOL.submit(transformed_batch, job).result()
-    return transformed_batch(job)
+def _transform_task(pool: ProcessPoolExecutor | None) -> Task[[BatchJob], dict[str, int]]:
+    """The transform-batch task, handing its CPU work to pool (a local flow's process pool) or,
+    with none (on a Dask worker), running the batch where it is."""
+
+    @task(name="transform-batch", task_run_name="transform-batch-{job.index}", **_IO_RETRIES)
+    def transform_batch(job: BatchJob) -> dict[str, int]:
+        """Parse one batch of files; parse failures are quarantined inside, so only I/O can fail here."""
+        if pool is not None:
+            return pool.submit(transformed_batch, job).result()
+        return transformed_batch(job)
+
+    return transform_batch
 
 
 def _batches_as_tasks(
     jobs: Sequence[BatchJob], workers: int, local_pool: bool = True
 ) -> list[dict[str, int]]:
-    global _POOL
-    _POOL = process_pool(min(workers, len(jobs))) if local_pool and workers > 1 and len(jobs) > 1 else None
+    size = pool_size(workers, len(jobs)) if local_pool else 0
+    pool = process_pool(size) if size else None
+    transform_batch = _transform_task(pool)
     try:
         futures = [transform_batch.submit(job) for job in jobs]
         return [future.result() for future in futures]
     except BaseException:
-        if _POOL is not None:
-            stopped_pool(_POOL)
+        if pool is not None:
+            stopped_pool(pool)
         raise
     finally:
-        if _POOL is not None:
-            _POOL.shutdown(cancel_futures=True)
-        _POOL = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _run_name() -> str:

@@ -242,19 +242,25 @@ def stopped_pool(pool: ProcessPoolExecutor) -> None:
 Progress = Callable[[int, int], None]
 
 
+def pool_size(workers: int, batches: int) -> int:
+    """Worker processes for a run's batches: none (they run inline) when one suffices."""
+    return min(workers, batches) if workers > 1 and batches > 1 else 0
+
+
 def batches_in_processes(
     jobs: Sequence[BatchJob], workers: int, progress: Progress | None = None
 ) -> list[dict[str, int]]:
     """Run batch jobs on a local process pool (inline when one worker or one batch suffices),
     calling progress(batches done, batches) as they finish."""
     results: list[dict[str, int]] = []
-    if workers <= 1 or len(jobs) <= 1:
+    size = pool_size(workers, len(jobs))
+    if not size:
         for job in jobs:
             results.append(transformed_batch(job))
             if progress is not None:
                 progress(len(results), len(jobs))
         return results
-    pool = process_pool(min(workers, len(jobs)))
+    pool = process_pool(size)
     try:
         futures = [pool.submit(transformed_batch, job) for job in jobs]
         for future in futures:

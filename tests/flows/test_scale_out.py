@@ -102,9 +102,15 @@ def test_cli_on_dask_and_s3_loads_every_article(s3: str, tmp_path: Path) -> None
     assert query.stdout.splitlines() == ["n", "120"]
 
 
-def test_dask_run_equals_a_local_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["in-process", "prefect-flow"])
+def test_dask_run_equals_a_local_run(tmp_path: Path, mode: str, request: pytest.FixtureRequest) -> None:
+    """In process (distributed's client) and as the Prefect flow (prefect-dask's DaskTaskRunner)."""
     write_sample(tmp_path / "src", 60)
-    env = prefect_env(tmp_path / "prefect")
+    if mode == "prefect-flow":
+        api, home = request.getfixturevalue("prefect_api")
+        env = prefect_env(home, api)
+    else:
+        env = prefect_env(tmp_path / "prefect")
     with dask_cluster(tmp_path) as address:
         done = subprocess.run(
             [str(BIN / "newslake"), "run", "--source", str(tmp_path / "src"), "--lake", str(tmp_path / "dask-lake"),

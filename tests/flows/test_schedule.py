@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -13,16 +12,14 @@ import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.servers import BIN, api_post, flow_runs, prefect_env, prefect_server, stop, wait_for_deployment
+from tests.servers import BIN, api_post, flow_runs, prefect_env, stop, wait_for_deployment
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    with prefect_server(home) as api:
-        yield api, home
+def server(prefect_api: tuple[str, Path]) -> tuple[str, Path]:
+    return prefect_api
 
 
 def _serve(api: str, home: Path, name: str, cron: str, source: Path, lake: Path) -> subprocess.Popen[bytes]:
