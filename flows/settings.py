@@ -69,6 +69,14 @@ class Settings(BaseModel):
             raise ValueError("a remote --lake needs a local --catalog PATH (DuckDB files cannot live on S3)")
         return self
 
+    @model_validator(mode="after")
+    def _paths_are_what_they_should_be(self) -> Settings:
+        if not is_remote(self.lake) and Path(self.lake).exists() and not Path(self.lake).is_dir():
+            raise ValueError(f"--lake {self.lake} is a file, not a folder")
+        if self.catalog is not None and self.catalog.is_dir():
+            raise ValueError(f"--catalog {self.catalog} is a folder, not a file")
+        return self
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -1,4 +1,5 @@
-"""The HTML body of an article to clean paragraphs, editor, stock codes and media facts."""
+"""The walk over an article's parsed HTML body: clean paragraphs, editor, media facts (the markup
+is cut first by transforms/markup.py; stock codes come from transforms/stocks.py)."""
 
 from __future__ import annotations
 
@@ -11,127 +12,24 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.builder._lxml import LXMLTreeBuilder
 
 from transforms.fields import image_url_of
+from transforms.markup import BLOCK_TAGS, EDITOR_CLASS, PROMO_CLASSES, leaner_markup
+from transforms.stocks import stock_codes_of
 from transforms.text import clean_text
 
-# Stripped before parsing: the parser never has to build nodes for them, and their text
-# (CSS with &#123; entities, ad lists in comments) can never leak into the article.
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-_SCRIPT_STYLE = re.compile(
-    r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE
-)
-# Literal prefixes keep the scan fast; Sina writes both in lower case.
-_STOCK_MENTION = re.compile(r"news_keyword_pub,stock,([^\s<>]*?)\s*-->|id=[\"']?quote_([A-Za-z0-9_.]+)")
 _EDITOR_LINE = re.compile(r"^责任编辑\s*[：:]\s*(.*?)\s*$")
 _EDITOR_CODE = re.compile(r"^(.*?)\s+([A-Za-z]{1,4}\d{2,})$")
 
-_STOCK_PREFIXED = re.compile(r"^(sh|sz|bj)(\d{6})$")
-_STOCK_SUFFIXED = re.compile(r"^(\d{6})\.(sh|sz|bj|ss)$")
-_STOCK_HK = re.compile(r"^hk(\d{1,5})$")
-_STOCK_US = re.compile(r"^(?:gb_|us)([a-z][a-z.\-]{0,9})$")
-
-# Blocks whose text is not the article: the QR/app promos at the end of Sina articles.
-_PROMO_CLASSES = frozenset({"appendQr_wrap", "app-kaihu-qr"})
-_EDITOR_CLASS = "article-editor"
 _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "iframe", "svg", "head", "title", "meta",
      "link", "object", "embed", "video", "audio", "textarea", "select"}
 )  # fmt: skip
 _VIDEO_TAGS = frozenset({"video", "iframe", "embed", "object"})
 _MEDIA_TAGS = _VIDEO_TAGS | {"img", "a", "table"}
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "header", "footer", "aside", "main", "nav", "h1", "h2",
-     "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "figure",
-     "figcaption", "table", "thead", "tbody", "tfoot", "caption", "hr", "address", "center",
-     "form", "fieldset", "details", "summary", "hgroup", "body", "html"}
-)  # fmt: skip
 _FLUSH = object()
 # A fragment with none of these is bare text: its line breaks are its paragraph breaks.
 _BLOCK_MARKUP = re.compile(
     r"<(?:p|div|br|li|h[1-6]|table|tr|blockquote|pre|section|article|ul|ol|dl|hr)\b", re.IGNORECASE
 )
-
-# Leaner markup: what the walk would ignore is cut before BeautifulSoup builds a node for it.
-# Building the soup is most of the cost of a parse, and a third of a typical article's nodes
-# are whitespace between paragraphs or formatting tags around text.
-#
-# A formatting tag around nothing but text is transparent to the walk (it joins its text into
-# the line) unless it hides the text or has a class the walk looks at; a fragment with such a tag
-# keeps them all. Only text-only pairs go: a misnested tag can end a paragraph, so it stays.
-_FORMATTING = "font|span|strong|b|em|i|u|sup|sub|small|abbr"
-_NAME = r"""[^\s"'<>/=]+"""
-_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\s"'<>]+)"""
-_ATTRIBUTES = rf"(?:\s+{_NAME}(?:\s*=\s*{_VALUE})?)*\s*"
-# An attribute the walk never reads: anything but class, hidden and style.
-_UNREAD_ATTRIBUTE = rf"""(?!(?:class|hidden|style)(?![^\s"'<>/=])){_NAME}(?:\s*=\s*{_VALUE})?"""
-# A class that is not a promo block's (the walk skips a promo without ending the line).
-_NO_PROMO_CLASS = rf"""class\s*=\s*(?!["']?[^"'<>]*(?:{"|".join(sorted(_PROMO_CLASSES))})){_VALUE}"""
-_IGNORED_ATTRIBUTES = rf"(?:\s+{_UNREAD_ATTRIBUTE})*\s*"
-_SHOWN_ATTRIBUTES = rf"(?:\s+(?:{_UNREAD_ATTRIBUTE}|{_NO_PROMO_CLASS}))*\s*"
-_FORMATTED_TEXT = re.compile(rf"<({_FORMATTING})(?=[\s>]){_ATTRIBUTES}>([^<]*)</\1\s*>", re.I)
-_MEANINGFUL_FORMATTING = re.compile(
-    rf"<(?:{_FORMATTING})\s[^<>]*?(?:hidden|display|video|{'|'.join(sorted(_PROMO_CLASSES | {_EDITOR_CLASS}))})",
-    re.I,
-)
-_NESTING_PASSES = 3
-# Text ending in an open character reference ("&amp" before a tag) could take in the text
-# after a cut tag.
-_OPEN_REFERENCE = re.compile(r"&#?[0-9a-z]*<", re.I)
-# Whitespace that only closing tags separate from an opening block tag (or from the end) ends a
-# line, and clean_text strips it. Not before a closing tag alone: a stray </p> closes nothing;
-# nor before a block the walk skips (hidden, or a promo): it ends no line.
-_FLUSHING_TAGS = sorted(_BLOCK_TAGS - {"html", "body"} | {"br", "tr"}, key=len, reverse=True)
-# The lookahead passes at most 8 closing tags: unbounded, a run of n closing tags costs n^2.
-_WHITESPACE_ENDING_A_LINE = re.compile(
-    rf">\s+(?=(?:</[a-zA-Z][a-zA-Z0-9]*\s*>\s*){{0,8}}(?:<(?:{'|'.join(_FLUSHING_TAGS)})(?=[\s/>]){_SHOWN_ATTRIBUTES}/?>|$))",
-    re.I,
-)
-# Where whitespace is text (preformatted) or a "<" is not a tag's start, nothing is cut.
-_UNSURE = re.compile(r"<(?:pre|textarea|xmp|listing|plaintext)\b|<[^>]*<", re.I)
-
-
-# Runs of paragraphs of plain text become one paragraph whose breaks are a private-use character
-# the walk splits on: a quarter of a typical article's nodes are such <p> tags. Only attributes
-# the walk ignores are allowed, and markup that could hold the character itself (raw or as a
-# reference) is not merged.
-LINE_BREAK = "\ue000"
-_PLAIN_P = rf"<p(?=[\s>]){_IGNORED_ATTRIBUTES}>"
-_PLAIN_PARAGRAPH = re.compile(rf"({_PLAIN_P})([^<]*)</p\s*>", re.I)
-_PLAIN_PARAGRAPHS = re.compile(rf"{_PLAIN_P}[^<]*</p\s*>(?:\s*{_PLAIN_P}[^<]*</p\s*>)+", re.I)
-_LINE_BREAK_REFERENCE = re.compile(r"&#(?:x0*e000|0*57344)(?![0-9a-f])", re.I)
-
-
-@dataclass(frozen=True)
-class LeanMarkup:
-    """Markup to parse, and the character that stands for a paragraph break in it (if any)."""
-
-    html: str
-    line_break: str | None = None
-
-
-def _merged_run(run: re.Match[str]) -> str:
-    paragraphs = _PLAIN_PARAGRAPH.findall(run.group(0))
-    return paragraphs[0][0] + LINE_BREAK.join(text for _, text in paragraphs) + "</p>"
-
-
-def leaner_markup(html: str) -> LeanMarkup:
-    """The fragment without the nodes the walk would ignore: its ArticleBody is unchanged."""
-    if "<!--" in html:
-        html = _COMMENT.sub("", html)
-    if "<" not in html:
-        return LeanMarkup(html)
-    html = _SCRIPT_STYLE.sub("", html)
-    if _UNSURE.search(html):
-        return LeanMarkup(html)
-    if not _MEANINGFUL_FORMATTING.search(html) and not _OPEN_REFERENCE.search(html):
-        for _ in range(_NESTING_PASSES):  # <font><font>text</font></font> unwraps in two
-            html, unwrapped = _FORMATTED_TEXT.subn(r"\2", html)
-            if not unwrapped:
-                break
-    html = _WHITESPACE_ENDING_A_LINE.sub(">", html)
-    if LINE_BREAK in html or ("&#" in html and _LINE_BREAK_REFERENCE.search(html)):
-        return LeanMarkup(html)
-    html, merged = _PLAIN_PARAGRAPHS.subn(_merged_run, html)
-    return LeanMarkup(html, LINE_BREAK if merged else None)
 
 
 class _ReusedParserBuilder(LXMLTreeBuilder):
@@ -179,36 +77,6 @@ class ArticleBody:
     link_urls: list[str] = field(default_factory=list)
     has_video: bool = False
     table_count: int = 0
-
-
-def normalised_stock_code(raw: str) -> str | None:
-    """sh600519 / sz300059 / bj830799 / hk00700 / gb_aapl; None for anything else."""
-    code = raw.strip().lower()
-    if _STOCK_PREFIXED.match(code):
-        return code
-    suffixed = _STOCK_SUFFIXED.match(code)
-    if suffixed:
-        exchange = "sh" if suffixed.group(2) == "ss" else suffixed.group(2)
-        return exchange + suffixed.group(1)
-    hk = _STOCK_HK.match(code)
-    if hk:
-        return "hk" + hk.group(1).zfill(5)
-    us = _STOCK_US.match(code)
-    if us:
-        return "gb_" + us.group(1)
-    return None
-
-
-def stock_codes_of(html: str) -> list[str]:
-    """Codes from news_keyword_pub comments and quote_ spans, in order of appearance."""
-    seen: dict[str, None] = {}
-    for match in _STOCK_MENTION.finditer(html):
-        listed, quoted = match.groups()
-        for raw in listed.split("&") if listed is not None else [quoted]:
-            code = normalised_stock_code(raw)
-            if code is not None:
-                seen.setdefault(code, None)
-    return list(seen)
 
 
 def editor_of(line: str) -> tuple[str | None, str | None]:
@@ -333,9 +201,9 @@ class _Collector:
                 value = attrs.get("class")
                 if value:
                     classes = value.split() if isinstance(value, str) else list(value)
-                    if _PROMO_CLASSES.intersection(classes):
+                    if PROMO_CLASSES.intersection(classes):
                         continue
-                    if _EDITOR_CLASS in classes:
+                    if EDITOR_CLASS in classes:
                         self.flush()
                         # Its lines as the walk reads them, so cutting markup never changes it.
                         credit = " ".join(_Collector(self.line_break).lines_of(node))
@@ -360,7 +228,7 @@ class _Collector:
                 for line in node.get_text().split("\n"):
                     if line.strip():
                         self.body.paragraphs.append(line.rstrip())
-            elif name in _BLOCK_TAGS:
+            elif name in BLOCK_TAGS:
                 stack.append(_FLUSH)
                 stack.extend(reversed(node.contents))
                 stack.append(_FLUSH)

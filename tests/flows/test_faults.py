@@ -94,6 +94,17 @@ def test_report_arguments_are_validated(loaded: tuple[Path, Path], tmp_path: Pat
     _one_line_error(_newslake("report", "--lake", str(lake), "--days", "-5"), 2, "--days must be 1 or more")
     _one_line_error(_newslake("report", "--lake", str(lake), "--days", "x"), 2, "--days")
     _one_line_error(_newslake("sample", "--count", "-1", "--out", str(tmp_path / "s")), 2, "--count")
+    (tmp_path / "a-file").write_text("x")
+    src = str(tmp_path / "src")
+    _one_line_error(
+        _newslake("run", "--source", src, "--lake", str(tmp_path / "a-file")), 2, "is a file, not a folder"
+    )
+    _one_line_error(
+        _newslake("run", "--source", src, "--lake", str(lake), "--catalog", str(tmp_path)), 2, "is a folder"
+    )
+    _one_line_error(
+        _newslake("run", "--source", str(tmp_path / "a-file"), "--lake", str(lake)), 2, "is not a folder"
+    )
     _one_line_error(
         _newslake("run", "--source", str(tmp_path / "src"), "--lake", str(lake), "--batch-size", "0"),
         2,

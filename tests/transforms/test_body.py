@@ -4,7 +4,8 @@ import gc
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from transforms.body import article_body, editor_of, normalised_stock_code, stock_codes_of
+from transforms.body import article_body, editor_of
+from transforms.stocks import normalised_stock_code, stock_codes_of
 
 SINA = """<div>
 <p cms-style="font-L">　　<span id="stock_sz300059"><a href="https://finance.sina.com.cn/realstock/company/sz300059/nc.shtml">东方财富</a></span><span id="quote_sz300059"></span>日前发布&amp;公告。</p>

@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import corpus_files
-from transforms.body import LINE_BREAK, ArticleBody, LeanMarkup, collected_body, leaner_markup
+from transforms.body import ArticleBody, collected_body
 from transforms.decoding import decoded_text
 from transforms.frontmatter import front_matter
+from transforms.markup import LINE_BREAK, LeanMarkup, leaner_markup
 
 
 def _lean_body(html: str) -> ArticleBody:
@@ -19,7 +20,7 @@ def _lean_body(html: str) -> ArticleBody:
 
 def _as_parsed_before(html: str) -> str:
     """The markup as it was parsed before any cutting (comments and scripts were always cut)."""
-    from transforms.body import _COMMENT, _SCRIPT_STYLE
+    from transforms.markup import _COMMENT, _SCRIPT_STYLE
 
     return _SCRIPT_STYLE.sub("", _COMMENT.sub("", html))
 

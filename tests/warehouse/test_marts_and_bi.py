@@ -56,7 +56,9 @@ def test_sqlalchemy_duckdb_engine_reads_every_view_during_a_run(lake: Path, tmp_
 
     def query_loop() -> None:
         nonlocal rounds
-        while not done.is_set() or (rounds < 2 and len(errors) < 5):  # a round after the runs, whatever the timing
+        while not done.is_set() or (
+            rounds < 2 and len(errors) < 5
+        ):  # a round after the runs, whatever the timing
             try:
                 with engine.connect() as conn:
                     for view in VIEWS:
