@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -80,6 +81,14 @@ def catalog(
     return root / "lake" / "warehouse.duckdb"
 
 
+def _client_result(command: list[str], want: dict[str, int]) -> dict[str, Any]:
+    """Run a reader script of tests/compat with the queries; its JSON answer."""
+    done = subprocess.run([*command, json.dumps(list(want))], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
 def _assert_same_rows(got: dict[str, object], want: dict[str, int], client: str) -> None:
     wrong = {q: (got.get(q), n) for q, n in want.items() if got.get(q) != n}
     assert not wrong, f"{client}: (got, DuckDB 2.0) {wrong}"
@@ -89,12 +98,7 @@ def _assert_same_rows(got: dict[str, object], want: dict[str, int], client: str)
 def test_older_duckdb_python_clients_read_every_view(catalog: Path, client: str) -> None:
     python = _client(client) / "bin" / "python"
     want = _queries(catalog)
-    done = subprocess.run(
-        [str(python), str(HERE / "read_catalog.py"), str(catalog), json.dumps(list(want))],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = _client_result([str(python), str(HERE / "read_catalog.py"), str(catalog)], want)
     assert client.endswith(result["version"])
     _assert_same_rows(result["rows"], want, client)
 
@@ -102,12 +106,7 @@ def test_older_duckdb_python_clients_read_every_view(catalog: Path, client: str)
 def test_superset_sqlalchemy_duckdb_engine_on_duckdb_1_5_reads_every_view(catalog: Path) -> None:
     python = _client("superset-duckdb-1.5.6") / "bin" / "python"
     want = _queries(catalog)
-    done = subprocess.run(
-        [str(python), str(HERE / "read_catalog_sqlalchemy.py"), str(catalog), json.dumps(list(want))],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = _client_result([str(python), str(HERE / "read_catalog_sqlalchemy.py"), str(catalog)], want)
     assert result["version"] == "1.5.6" and "articles" in result["views"]
     _assert_same_rows(result["rows"], want, "duckdb-engine")
 
@@ -118,12 +117,7 @@ def test_node_client_and_evidence_connector_read_every_view(catalog: Path, clien
     node = shutil.which("node")
     assert node, "node is not installed (make compat installs Debian's nodejs)"
     want = _queries(catalog)
-    done = subprocess.run(
-        [node, str(HERE / "read_catalog.cjs"), str(folder), str(catalog), json.dumps(list(want))],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = _client_result([node, str(HERE / "read_catalog.cjs"), str(folder), str(catalog)], want)
     assert result["version"].lstrip("v").startswith(client.rsplit("-", 1)[-1])
     _assert_same_rows(result["node"], want, f"{client} node-api")
     _assert_same_rows(result["evidence"], want, f"{client} evidence runQuery")
