@@ -380,9 +380,15 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
 @_batch_size_option
 @_batch_bytes_option
 @_bad_ratio_option
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=defaults.LOCK_TIMEOUT,
+    help="Seconds a scheduled run waits for another writer's lock.",
+)
 def serve(
     cron: str, source: str, lake: str, catalog: Path | None, name: str, tz: str, batch_size: int,
-    batch_bytes: int, max_bad_ratio: float,
+    batch_bytes: int, max_bad_ratio: float, lock_timeout: float,
 ) -> None:  # fmt: skip
     """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
     if not os.environ.get("PREFECT_API_URL"):
@@ -402,6 +408,7 @@ def serve(
         batch_size=batch_size,
         batch_bytes=batch_bytes,
         max_bad_ratio=max_bad_ratio,
+        lock_timeout=lock_timeout,
         storage_options=_storage_options(),
     )
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy

@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
 from tests.servers import BIN, api_post, flow_runs, prefect_env, stop, wait_for_deployment
+from warehouse.lock import lake_lock
 
 pytestmark = pytest.mark.integration
 
@@ -22,9 +24,11 @@ def server(prefect_api: tuple[str, Path]) -> tuple[str, Path]:
     return prefect_api
 
 
-def _serve(api: str, home: Path, name: str, cron: str, source: Path, lake: Path) -> subprocess.Popen[bytes]:
+def _serve(
+    api: str, home: Path, name: str, cron: str, source: Path, lake: Path, *extra: str
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(BIN / "newslake"), "serve", "--cron", cron, "--name", name, "--source", str(source), "--lake", str(lake)],
+        [str(BIN / "newslake"), "serve", "--cron", cron, "--name", name, "--source", str(source), "--lake", str(lake), *extra],
         cwd=ROOT, env=prefect_env(home, api), start_new_session=True,
         stdout=open(home / f"serve-{name}.log", "wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -63,18 +67,35 @@ def test_serve_runs_on_schedule_and_loads_the_lake(server: tuple[str, Path], tmp
     assert {"newslake-run", "newslake-run-counts"} <= {a["key"] for a in artifacts}
 
 
+def _state_of(api: str, run_id: str) -> str:
+    return str(httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state_type"])
+
+
+def _until(api: str, run_id: str, states: set[str], timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := _state_of(api, run_id)) not in states:
+        assert time.monotonic() < deadline, f"flow run {run_id} still {state}"
+        time.sleep(0.5)
+    return state
+
+
 def test_an_overlapping_run_is_cancelled(server: tuple[str, Path], tmp_path: Path) -> None:
+    """The first run waits on the lake's lock, which the test holds, so the second is sure to
+    arrive while the first runs: no timing decides the outcome."""
     api, home = server
-    write_sample(tmp_path / "src", 1500)
-    proc = _serve(api, home, "overlap", "0 0 1 1 *", tmp_path / "src", tmp_path / "lake")
+    write_sample(tmp_path / "src", 30)
+    lake = tmp_path / "lake"
+    proc = _serve(api, home, "overlap", "0 0 1 1 *", tmp_path / "src", lake, "--lock-timeout", "300")
     try:
         deployment = wait_for_deployment(api, "newslake-etl", "overlap")
-        for _ in range(2):
-            api_post(f"{api}/deployments/{deployment}/create_flow_run", {})
-        runs = _wait_states(api, deployment, 2, timeout=180)
+        with lake_lock(lake / ".lock"):
+            first = api_post(f"{api}/deployments/{deployment}/create_flow_run", {}).json()["id"]
+            assert _until(api, first, {"RUNNING", "FAILED", "CRASHED"}) == "RUNNING"
+            second = api_post(f"{api}/deployments/{deployment}/create_flow_run", {}).json()["id"]
+            assert _until(api, second, {"CANCELLED", "COMPLETED", "FAILED", "CRASHED"}) == "CANCELLED"
+        assert _until(api, first, {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}) == "COMPLETED"
     finally:
         stop(proc, signal.SIGINT)
-    assert sorted(r["state_type"] for r in runs) == ["CANCELLED", "COMPLETED"], runs
 
 
 def test_serve_without_a_server_says_what_to_start(tmp_path: Path) -> None:
