@@ -26,6 +26,7 @@ _SKIP_TAGS = frozenset(
 _VIDEO_TAGS = frozenset({"video", "iframe", "embed", "object"})
 _MEDIA_TAGS = _VIDEO_TAGS | {"img", "a", "table"}
 _FLUSH = object()
+_LINE_TAGS = frozenset({"br", "tr", "pre"})  # each ends a line and is read in its own way
 # A fragment with none of these is bare text: its line breaks are its paragraph breaks.
 _BLOCK_MARKUP = re.compile(
     r"<(?:p|div|br|li|h[1-6]|table|tr|blockquote|pre|section|article|ul|ol|dl|hr)\b", re.IGNORECASE
@@ -178,64 +179,66 @@ class _Collector:
             node = stack.pop()
             if node is _FLUSH:
                 self.flush()
-                continue
-            if type(node) is NavigableString:
-                if self.line_break is not None and self.line_break in node:
-                    first, *rest = node.split(self.line_break)
-                    self._line.append(first)
-                    for piece in rest:
-                        self.flush()
-                        self._line.append(piece)
-                else:
-                    self._line.append(node)
-                continue
-            if not isinstance(node, Tag):
-                continue  # comments, CDATA, doctype, processing instructions
-            name = node.name
-            if name in _MEDIA_TAGS:
-                self.media(node)
-            if name in _SKIP_TAGS:
-                continue
-            attrs = node.attrs
-            if attrs:
-                value = attrs.get("class")
-                if value:
-                    classes = value.split() if isinstance(value, str) else list(value)
-                    if PROMO_CLASSES.intersection(classes):
-                        continue
-                    if EDITOR_CLASS in classes:
-                        self.flush()
-                        # Its lines as the walk reads them, so cutting markup never changes it.
-                        credit = " ".join(_Collector(self.line_break).lines_of(node))
-                        self.body.editor, self.body.editor_code = editor_of(credit)
-                        continue
-                    if not self.body.has_video and any("video" in c.lower() for c in classes):
-                        self.body.has_video = True
-                if _is_hidden(node):
+            elif type(node) is NavigableString:
+                self._text(node)
+            elif isinstance(node, Tag):  # not comments, CDATA, doctype, processing instructions
+                name = node.name
+                if name in _MEDIA_TAGS:
+                    self.media(node)
+                if name in _SKIP_TAGS or (node.attrs and self._set_aside(node)):
                     continue
-            if name == "br":
-                self.flush()
-            elif name == "tr":
-                self.flush()
-                row = _table_row(node, self.line_break)
-                if row:
-                    self.body.paragraphs.append(row)
-                for inner in node.descendants:
-                    if isinstance(inner, Tag) and inner.name in _MEDIA_TAGS:
-                        self.media(inner)
-            elif name == "pre":
-                self.flush()
-                for line in node.get_text().split("\n"):
-                    if line.strip():
-                        self.body.paragraphs.append(line.rstrip())
-            elif name in BLOCK_TAGS:
-                stack.append(_FLUSH)
-                stack.extend(reversed(node.contents))
-                stack.append(_FLUSH)
-            else:
-                stack.extend(reversed(node.contents))
+                if name in _LINE_TAGS:
+                    self._lines_of_line_tag(node)
+                elif name in BLOCK_TAGS:
+                    stack.extend((_FLUSH, *reversed(node.contents), _FLUSH))
+                else:
+                    stack.extend(reversed(node.contents))
         self.flush()
         return self.body.paragraphs
+
+    def _text(self, text: str) -> None:
+        if self.line_break is None or self.line_break not in text:
+            self._line.append(text)
+            return
+        first, *rest = text.split(self.line_break)
+        self._line.append(first)
+        for piece in rest:
+            self.flush()
+            self._line.append(piece)
+
+    def _set_aside(self, node: Tag) -> bool:
+        """Whether a tag's content is not article text: a promo, the editor line (read into its
+        fields here), or hidden. Notes a video class on the way."""
+        value = node.attrs.get("class")
+        if value:
+            classes = value.split() if isinstance(value, str) else list(value)
+            if PROMO_CLASSES.intersection(classes):
+                return True
+            if EDITOR_CLASS in classes:
+                self.flush()
+                # Its lines as the walk reads them, so cutting markup never changes it.
+                credit = " ".join(_Collector(self.line_break).lines_of(node))
+                self.body.editor, self.body.editor_code = editor_of(credit)
+                return True
+            if not self.body.has_video and any("video" in c.lower() for c in classes):
+                self.body.has_video = True
+        return _is_hidden(node)
+
+    def _lines_of_line_tag(self, node: Tag) -> None:
+        """A line break ends the line; a table row is one line of its cells; a pre block keeps
+        its own lines."""
+        self.flush()
+        if node.name == "tr":
+            row = _table_row(node, self.line_break)
+            if row:
+                self.body.paragraphs.append(row)
+            for inner in node.descendants:
+                if isinstance(inner, Tag) and inner.name in _MEDIA_TAGS:
+                    self.media(inner)
+        elif node.name == "pre":
+            for line in node.get_text().split("\n"):
+                if line.strip():
+                    self.body.paragraphs.append(line.rstrip())
 
     def _editor_from_last_paragraph(self) -> None:
         # Some feeds carry the editor credit as a plain last paragraph instead of the classed line.
