@@ -1,4 +1,4 @@
-"""The newslake-etl Prefect flow: extract → transform (a task per batch) → load → publish."""
+"""The newslake-etl Prefect flow: plan → transform (a task per batch) → merge → commit and publish."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -50,8 +50,8 @@ _IO_RETRIES: dict[str, Any] = {
     "cache_policy": NONE,
 }
 
-extract_task = task(name="extract", **_IO_RETRIES)(planned_run)
-load_task = task(name="load", **_IO_RETRIES)(loaded_changes)
+plan_task = task(name="plan", **_IO_RETRIES)(planned_run)
+merge_task = task(name="merge", **_IO_RETRIES)(loaded_changes)
 publish_task = task(name="publish-catalog", **_IO_RETRIES)(publish_catalog)
 
 
@@ -143,14 +143,14 @@ def etl(settings: Settings) -> dict[str, Any]:
     """Load the source archive into the lake incrementally and publish the DuckDB catalog.
 
     With settings.dask_address, run_etl() runs this flow with a DaskTaskRunner on that cluster:
-    the batch tasks run on its workers; extract, load and publish stay in the flow's process.
+    the batch tasks run on its workers; plan, merge, commit and publish stay in the flow's process.
     """
     logger = get_run_logger()
     on_dask = settings.dask_address is not None
     stages = Stages(
-        extract=extract_task,
+        plan=plan_task,
         transform=lambda jobs, workers: _batches_as_tasks(jobs, workers, local_pool=not on_dask),
-        load=load_task,
+        merge=merge_task,
         publish=publish_task,
         log=logger.info,
     )

@@ -278,9 +278,9 @@ def batches_in_processes(
 class Stages:
     """The stage functions of a run; the Prefect flow supplies task-wrapped versions."""
 
-    extract: Callable[[Settings, LakeWriter], Plan] = planned_run
+    plan: Callable[[Settings, LakeWriter], Plan] = planned_run
     transform: Callable[[Sequence[BatchJob], int], list[dict[str, int]]] = batches_in_processes
-    load: Callable[[LakeWriter, Plan, str, Settings, str, dt.datetime], LoadResult] = loaded_changes
+    merge: Callable[[LakeWriter, Plan, str, Settings, str, dt.datetime], LoadResult] = loaded_changes
     publish: Callable[[Storage, LakeState, Path], None] = publish_catalog
     log: Callable[[str], None] = lambda _message: None
 
@@ -324,10 +324,10 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
         staging = f"{STAGING_DIR}/{summary.run_id}"
         try:
             settings = settings_for_lake(settings, writer.state(), say)
-            plan = stages.extract(settings, writer)
+            plan = stages.plan(settings, writer)
             jobs = batch_jobs(plan, settings, staging, summary.run_id, now)
             say(
-                f"extract: {plan.seen} files, {plan.candidates.height} to read in {len(jobs)} batches, "
+                f"plan: {plan.seen} files, {plan.candidates.height} to read in {len(jobs)} batches, "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
             )
             summary.stage = "transform"
@@ -342,8 +342,8 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
             summary.files_changed = plan.candidates.height - plan.new - touched
             summary.files_unchanged = plan.unchanged + touched
             summary.files_deleted = len(plan.deleted)
-            summary.stage = "load"
-            result = stages.load(writer, plan, staging, settings, summary.run_id, now)
+            summary.stage = "merge"
+            result = stages.merge(writer, plan, staging, settings, summary.run_id, now)
             summary.rows_written = result.rows_written
             summary.rows_deleted = result.rows_deleted
             summary.quarantined = result.quarantined
@@ -379,7 +379,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
                 raise StageFailed(stage, summary, exc) from exc
             if failure is None:
                 summary.stage = stage
-                summary.committed = writer.state().run_id == summary.run_id
+                summary.committed = writer.state(reread=True).run_id == summary.run_id
             raise RunInterrupted(summary, exc) from exc
         finally:
             with contextlib.suppress(OSError):  # a full disk is no reason to keep what fills it
@@ -389,7 +389,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
         if failure is not None:
             raise failure
         say(
-            f"load: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
+            f"commit: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
             f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "
             f"in {summary.seconds:.2f}s"
         )

@@ -117,9 +117,18 @@ class LakeWriter:
         self.storage = storage
         self._pending: LakeState | None = None
         self._written: set[str] = set()  # files this run wrote (to tell what its commit changes)
+        self._state: LakeState | None = None
 
-    def state(self) -> LakeState:
-        return load_state(self.storage, STATE_FILE)
+    def state(self, reread: bool = False) -> LakeState:
+        """The committed state, read once: the writer holds the lake lock, so only it changes it
+        (reread: after a commit that may have been interrupted)."""
+        if self._state is None or reread:
+            self._state = load_state(self.storage, STATE_FILE)
+        return self._state
+
+    def _committed(self, state: LakeState) -> None:
+        commit_state(self.storage, STATE_FILE, state)
+        self._state = state
 
     def _dataset(self, rel: str | None, table: Table) -> pl.DataFrame:
         return self._read(rel, table) if rel else table.empty_frame()
@@ -420,7 +429,7 @@ class LakeWriter:
         retired.update({f: now for f in previous.referenced() - referenced})
         state.retired = {f: t for f, t in sorted(retired.items()) if now - t < retain_seconds}
         self._deleted_from_store(referenced | set(state.retired) | previous.referenced())
-        commit_state(self.storage, STATE_FILE, state)
+        self._committed(state)
         self._pending, self._written = None, set()
         self._synced_tree(state)
         self._deleted_from_store(referenced | set(state.retired))
@@ -482,7 +491,7 @@ class LakeWriter:
         rel = dataset_file("runs", run_id)
         state = LakeState(version=previous_version + 1, run_id=run_id, runs=rel)
         self._write(runs, RUNS, rel)
-        commit_state(self.storage, STATE_FILE, state)
+        self._committed(state)
         self._written = set()
         self._synced_tree(state)
         self._deleted_from_store(state.referenced())

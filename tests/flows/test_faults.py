@@ -182,7 +182,7 @@ def test_a_full_disk_while_loading_leaves_the_lake_as_it_was(tmp_path: Path) -> 
         filler.write_bytes(b"\0" * max(free - 600_000, 0))  # room for staging a little, not for loading
         done = _newslake("run", "--source", str(source), "--lake", str(lake), "--workers", "1")
         line = _one_line_error(done, 1, "No space left on device")
-        assert "failed" in line and ("transform" in line or "load" in line or "commit" in line), line
+        assert "failed" in line and ("transform" in line or "merge" in line or "commit" in line), line
         assert not _leftovers(lake), _leftovers(lake)
         filler.unlink()
         assert _runs(lake)[: len(before)] == before
