@@ -8,6 +8,8 @@ in a session of its own, given a start-up allowance, and stopped with the run.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -42,6 +44,14 @@ def _healthy(api: str) -> bool:
         return False
 
 
+def _dies_with_its_parent() -> None:
+    """In the server's process, before exec: Linux sends it SIGTERM if the run that started it
+    dies, even by SIGKILL, so no server outlives its run."""
+    with suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _stopped(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -69,6 +79,7 @@ def temporary_prefect_server(allowance_s: float = STARTUP_ALLOWANCE_S) -> Iterat
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # a terminal's Ctrl-C is the run's to handle, not the server's
+        preexec_fn=_dies_with_its_parent if sys.platform == "linux" else None,
         env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"},
     )
     log.close()

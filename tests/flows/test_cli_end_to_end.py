@@ -127,3 +127,44 @@ def test_a_temporary_server_that_does_not_start_is_one_line(
         pass
     message = str(caught.value)
     assert "\n" not in message and "prefect server start" in message and "PREFECT_API_URL" in message
+
+
+def _servers_of(home: Path) -> list[int]:
+    """pids of `prefect server start` processes started with PREFECT_HOME=home."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"prefect" in (proc / "cmdline").read_bytes() and f"PREFECT_HOME={home}".encode() in (
+                proc / "environ"
+            ).read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.integration
+def test_a_killed_run_leaves_no_temporary_prefect_server(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from flows.sample import write_sample
+
+    write_sample(tmp_path / "src", 20)
+    env = _env(tmp_path)
+    home = Path(env["PREFECT_HOME"])
+    run = subprocess.Popen(
+        [*NEWSLAKE, "run", "--prefect", "--source", str(tmp_path / "src"), "--lake", str(tmp_path / "lake")],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not _servers_of(home):
+        assert run.poll() is None and time.monotonic() < deadline, "no temporary server was seen"
+        time.sleep(0.1)
+    time.sleep(3)  # past its start-up
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 8  # it is told at once (SIGTERM on its parent's death)
+    while _servers_of(home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _servers_of(home) == [], "the temporary server outlived a run killed with SIGKILL"
