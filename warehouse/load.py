@@ -116,7 +116,6 @@ class LakeWriter:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._pending: LakeState | None = None
-        self._written: set[str] = set()  # files this run wrote (to tell what its commit changes)
         self._state: LakeState | None = None
 
     def state(self, reread: bool = False) -> LakeState:
@@ -139,7 +138,6 @@ class LakeWriter:
     def _write(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
         """Write a new data file to the store; the tree links it only once the state is committed."""
         self.storage.write_parquet(frame, table, stored_file(rel))
-        self._written.add(rel)
 
     def _read(self, rel: str, table: Table) -> pl.DataFrame:
         try:
@@ -430,7 +428,7 @@ class LakeWriter:
         state.retired = {f: t for f, t in sorted(retired.items()) if now - t < retain_seconds}
         self._deleted_from_store(referenced | set(state.retired) | previous.referenced())
         self._committed(state)
-        self._pending, self._written = None, set()
+        self._pending = None
         self._synced_tree(state)
         self._deleted_from_store(referenced | set(state.retired))
         return state
@@ -492,7 +490,6 @@ class LakeWriter:
         state = LakeState(version=previous_version + 1, run_id=run_id, runs=rel)
         self._write(runs, RUNS, rel)
         self._committed(state)
-        self._written = set()
         self._synced_tree(state)
         self._deleted_from_store(state.referenced())
         return state

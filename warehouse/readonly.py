@@ -24,6 +24,7 @@ class QueryRefused(ValueError):
 
 
 def _is_remote(location: str) -> bool:
+    # warehouse.storage.is_remote's rule; that module imports Polars, which `query` must not
     return "://" in location and not location.startswith("file://")
 
 
