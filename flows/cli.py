@@ -110,6 +110,12 @@ def _raise_terminated(_signum: int, _frame: object) -> None:
     raise _Terminated()
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop a run the same way (a shell starts background jobs with SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 @app.command()
 @click.option(
     "--source",
@@ -151,9 +157,7 @@ def run(
     allow_mass_delete: bool, lock_timeout: float, prefect: bool, as_json: bool, quiet: bool,
 ) -> None:  # fmt: skip
     """Load SOURCE into LAKE incrementally and publish the DuckDB catalog."""
-    # Ctrl-C and SIGTERM stop the run the same way (a shell starts background jobs with SIGINT ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    _stop_on_signals()
     use_prefect = prefect or bool(os.environ.get("PREFECT_API_URL"))
     from warehouse.storage import is_remote
 
@@ -189,8 +193,7 @@ def run(
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def repair(lake: str, source: str, catalog: Path | None, tz: str, as_json: bool) -> None:
     """Rebuild a damaged or moved lake from SOURCE, keeping the run history that can be read."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    _stop_on_signals()
     from warehouse.storage import is_remote
 
     if not is_remote(source) and not Path(source).is_dir():
@@ -198,9 +201,9 @@ def repair(lake: str, source: str, catalog: Path | None, tz: str, as_json: bool)
     settings = _settings_or_exit(
         source=source, lake=lake, tz=tz, catalog=catalog, storage_options=_storage_options()
     )
-    from flows.pipeline import Stages, batches_in_processes, repaired_lake
+    from flows.pipeline import repaired_lake
 
-    summary = _guarded(lambda: repaired_lake(settings, Stages(transform=batches_in_processes)).as_dict())
+    summary = _guarded(lambda: repaired_lake(settings).as_dict())
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, default=str))
         return

@@ -469,7 +469,7 @@ class LakeWriter:
             named = [self.state().runs]
         except LakeDamaged:
             named = []
-        found = [f for f in self.storage.files_under(f"{STORE_DIR}/runs") + self.storage.files_under("runs")]
+        found = self.storage.files_under(f"{STORE_DIR}/runs") + self.storage.files_under("runs")
         for rel in [
             *(stored_file(r) for r in named if r),
             *sorted(found, key=lambda f: f.rsplit("/", 1)[-1], reverse=True),
