@@ -17,7 +17,7 @@ import polars as pl
 
 from flows.source import Source
 from transforms.schema import PROCESSED_SCHEMA
-from warehouse.layout import partition_name_expr
+from warehouse.staging import staged_batch
 from warehouse.storage import Storage
 
 BatchRows = list[tuple[str, int, int, str | None]]
@@ -83,16 +83,8 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     with _collector_paused():
         batch = parsed_batch(raws, options)
     validated_articles(batch.articles)  # before anything is staged for the lake
-    name = f"{job.index:06d}.arrow"
-    # One staging file per partition, so the load can take one partition at a time.
-    by_partition = batch.articles.with_columns(_p=partition_name_expr()).partition_by(
-        "_p", as_dict=True, include_key=False
-    )
-    for (partition,), rows in by_partition.items():
-        storage.write_staged(rows, f"{job.staging}/articles/{partition}/{name}")
-    storage.write_staged(batch.quarantine, f"{job.staging}/quarantine-{name}")
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
-    storage.write_staged(processed_frame, f"{job.staging}/processed-{name}")
+    staged_batch(storage, job.staging, job.index, batch.articles, batch.quarantine, processed_frame)
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,

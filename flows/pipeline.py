@@ -18,25 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from flows.batch_job import BatchJob, BatchRows, transformed_batch
 from flows.settings import Settings
 from flows.source import Source
-from transforms.schema import (
-    ARTICLE_KEYS,
-    ARTICLES,
-    PARSER_VERSION,
-    PROCESSED_SCHEMA,
-    QUARANTINE,
-    RUNS,
-    RunStatus,
-)
+from transforms.schema import PARSER_VERSION, RUNS, RunStatus
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, listing_frame, planned_changes
 from warehouse.layout import STAGING_DIR, checked_run_id
 from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
+from warehouse.staging import StagedRun, staging_folder
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
 
@@ -120,33 +111,13 @@ def planned_run(settings: Settings, writer: LakeWriter) -> Plan:
 def loaded_changes(
     writer: LakeWriter, plan: Plan, staging: str, settings: Settings, run_id: str, now: dt.datetime
 ) -> LoadResult:
-    storage = writer.storage
-    staged = storage.files_under(staging)
-
-    def read_all(prefix: str, empty: pl.DataFrame) -> pl.DataFrame:
-        files = [f for f in staged if f.rsplit("/", 1)[-1].startswith(f"{prefix}-")]
-        return storage.read_staged(files) if files else empty
-
-    article_files: dict[str, list[str]] = {}
-    for rel in staged:
-        parts = rel.split("/")
-        if len(parts) >= 3 and parts[-3] == "articles":
-            article_files.setdefault(parts[-2], []).append(rel)
-
-    def articles_in(partition: str) -> pl.DataFrame:
-        files = article_files.get(partition, [])
-        return storage.read_staged(files) if files else ARTICLES.empty_frame()
-
-    every_file = [f for files in article_files.values() for f in files]
+    """Merge what the batches staged into the lake's pending state (committed later)."""
+    staged = StagedRun(writer.storage, staging)
     changes = RunChanges(
-        article_keys=(
-            storage.read_staged(every_file, ARTICLE_KEYS)
-            if every_file
-            else ARTICLES.empty_frame().select(ARTICLE_KEYS)
-        ),
-        articles_in=articles_in,
-        quarantine=read_all("quarantine", QUARANTINE.empty_frame()),
-        processed=read_all("processed", pl.DataFrame(schema=PROCESSED_SCHEMA)),
+        article_keys=staged.article_keys(),
+        parsed_rows=staged.articles,
+        quarantine=staged.quarantine(),
+        processed=staged.processed(),
         deleted=plan.deleted,
     )
     options = LoadOptions(
@@ -155,6 +126,7 @@ def loaded_changes(
         full_refresh=settings.full_refresh,
         allow_mass_delete=settings.allow_mass_delete,
         max_bad_ratio=settings.max_bad_ratio,
+        rows_per_file=settings.rows_per_file,
     )
     return writer.prepare(changes, options, now)
 
@@ -321,7 +293,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
     with lake_lock(settings.lock_path, settings.lock_timeout):
         writer.recovered()  # a killed run's commit finished, before its staging goes
         storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
-        staging = f"{STAGING_DIR}/{summary.run_id}"
+        staging = staging_folder(summary.run_id)
         try:
             settings = settings_for_lake(settings, writer.state(), say)
             plan = stages.plan(settings, writer)

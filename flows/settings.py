@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows import defaults
-from warehouse.layout import LOCK_FILE
+from warehouse.layout import LOCK_FILE, ROWS_PER_FILE
 from warehouse.storage import is_remote
 
 
@@ -50,6 +50,12 @@ class Settings(BaseModel):
     )
     retain_seconds: float = Field(
         defaults.RETAIN_SECONDS, ge=0.0, description="Grace period before superseded files are deleted."
+    )
+    rows_per_file: int = Field(
+        ROWS_PER_FILE,
+        ge=1,
+        le=1_000_000,
+        description="Rows per Parquet file of a partition at most (what a rewrite holds in memory).",
     )
     dask_address: str | None = Field(
         None, description="tcp://host:port of a Dask scheduler for the transform tasks."

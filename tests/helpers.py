@@ -91,3 +91,26 @@ def assert_tree_is_the_catalog(lake: Path) -> None:
         p for p in lake.rglob("*") if p.is_file() and ("_staging" in p.parts or p.name.endswith(".tmp"))
     ]
     assert not leftovers, leftovers
+
+
+def assert_partition_files_bounded(lake: Path, rows_per_file: int) -> None:
+    """Each partition's files hold at most rows_per_file rows, each sorted by the partition order,
+    and their ranges follow one another (the order the state lists them in)."""
+    import json
+
+    from warehouse.merge import SORT_KEY
+
+    state = json.loads((lake / "_state.json").read_text())
+    for name, files in state["partitions"].items():
+        previous_last = None
+        for rel in files:
+            frame = pl.read_parquet(lake / "_files" / rel, columns=SORT_KEY)
+            assert 0 < frame.height <= rows_per_file, f"{rel}: {frame.height} rows"
+            assert frame.equals(frame.sort(SORT_KEY, nulls_last=True)), f"{rel} is not sorted"
+            first = frame.head(1)
+            if previous_last is not None:
+                pair = pl.concat([previous_last, first])
+                assert pair.equals(pair.sort(SORT_KEY, nulls_last=True)), (
+                    f"{name}: {rel} overlaps the file before"
+                )
+            previous_last = frame.tail(1)

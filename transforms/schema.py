@@ -325,5 +325,6 @@ PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest 
     {**MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"), "touched": pl.Boolean()}
 )
 ARTICLE_KEYS = ["source_path", "article_id", *ARTICLES.partition_keys]  # what resolves collisions
+ARTICLE_ORDER = ["published_at", "article_id"]  # how a partition's files are sorted (nulls last)
 
 ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."

@@ -11,7 +11,9 @@ UNDATED_NAME = "undated"
 STATE_FILE = "_state.json"
 LOCK_FILE = ".lock"  # in a local lake root (Settings.lock_path)
 STAGING_DIR = "_staging"
-ROWS_PER_FILE = 50_000  # a partition's files hold at most this many rows, sorted by published_at
+# A partition's files hold at most this many rows (about 90 MB in memory for real articles: what
+# the merge holds while it rewrites one), each file a range of the partition sorted by published_at.
+ROWS_PER_FILE = 10_000
 DATA_DIRS = ("articles", "quarantine", "_manifest", "runs")  # the datasets a state names files of
 TREE_DIRS = ("articles", "quarantine", "runs")  # what direct readers of the lake read
 STORE_DIR = "_files"
@@ -64,7 +66,7 @@ def partition_file(name: str, run_id: str, chunk: int = 0) -> str:
         folder = f"articles/year={UNDATED}/month={UNDATED}"
     else:
         folder = f"articles/year={year:04d}/month={month:02d}"
-    if not 0 <= chunk < 1000:
+    if not 0 <= chunk < 1_000_000:
         raise ValueError(f"invalid chunk {chunk!r}")
     return f"{folder}/part-{checked_run_id(run_id)}-{chunk:03d}.parquet"
 

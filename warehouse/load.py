@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from transforms.reasons import Reason
-from transforms.schema import ARTICLE_KEYS, ARTICLES, MANIFEST, QUARANTINE, RUNS, FileStatus, Table
+from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS, FileStatus, Table
 from warehouse.layout import (
     ROWS_PER_FILE,
     STATE_FILE,
@@ -23,6 +23,16 @@ from warehouse.layout import (
     partition_key,
     partition_name_expr,
     stored_file,
+)
+from warehouse.merge import (
+    SORT_KEY,
+    NewFile,
+    duplicate_records,
+    next_manifest,
+    next_partition_files,
+    next_quarantine,
+    no_collisions,
+    resolved_collisions,
 )
 from warehouse.state import LakeDamaged, LakeState, commit_state, load_state
 from warehouse.storage import Storage
@@ -38,14 +48,15 @@ class RunChanges:
     """What the transform stage produced, in frames of the declared schemas.
 
     Parsed rows are not held in memory as a whole: `article_keys` has the few columns needed to
-    resolve collisions for every parsed file, and `articles_in(partition)` returns the full rows
-    of one partition, so a load holds at most one partition at a time.
+    resolve collisions and place rows in files (warehouse.staging.STAGED_KEYS), and
+    `parsed_rows(partition, paths)` returns the full rows of those files only, so the merge holds
+    one file's rows at a time.
     """
 
-    article_keys: pl.DataFrame  # ARTICLE_KEYS of every parsed row
-    articles_in: Callable[[str], pl.DataFrame]  # partition name -> its parsed rows (ARTICLES)
+    article_keys: pl.DataFrame
+    parsed_rows: Callable[[str, list[str]], pl.DataFrame]  # (partition, source paths) -> ARTICLES rows
     quarantine: pl.DataFrame  # files that could not become rows (QUARANTINE)
-    processed: pl.DataFrame  # every file read: source_path, size_bytes, mtime_ns, source_sha256, touched
+    processed: pl.DataFrame  # every file read (PROCESSED_SCHEMA)
     deleted: list[str]
 
 
@@ -56,6 +67,7 @@ class LoadOptions:
     full_refresh: bool = False
     allow_mass_delete: bool = False
     max_bad_ratio: float = 1.0
+    rows_per_file: int = ROWS_PER_FILE
 
 
 @dataclass
@@ -64,46 +76,16 @@ class LoadResult:
     rows_deleted: int = 0
     quarantined: int = 0
     partitions_rewritten: list[str] = field(default_factory=list)
+    files_written: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     rejected: str | None = None  # why nothing was loaded (too many bad files)
 
 
-@dataclass(frozen=True)
-class _Collisions:
-    """Outcome of resolving article_id collisions between new and kept rows."""
-
-    winners: pl.DataFrame
-    losers: dict[str, tuple[str, str]]  # loser path -> (article_id, kept path)
-    demoted: list[str]  # old loaded paths that lost to a new file
-
-
-def resolved_collisions(new_rows: pl.DataFrame, kept: dict[str, str]) -> _Collisions:
-    """One row per article_id: of all files with that id, the smallest source_path wins.
-
-    The rule depends only on the set of files, never on the order runs saw them, so an
-    incremental lake equals a clean build. `kept` maps ids of unchanged loaded rows to paths.
-    """
-    ordered = new_rows.sort("source_path")
-    first = ordered.unique(subset="article_id", keep="first", maintain_order=True)
-    first_path = dict(zip(first["article_id"].to_list(), first["source_path"].to_list(), strict=True))
-    losers: dict[str, tuple[str, str]] = {}
-    dropped = ordered.join(first.select("source_path"), on="source_path", how="anti")
-    for path, aid in dropped.select("source_path", "article_id").iter_rows():
-        losers[path] = (aid, first_path[aid])
-    demoted, keep_new = [], []
-    for aid, path in first_path.items():
-        old_path = kept.get(aid)
-        if old_path is None or path < old_path:
-            keep_new.append(path)
-            if old_path is not None:
-                demoted.append(old_path)
-                losers[old_path] = (aid, path)
-        else:
-            losers[path] = (aid, old_path)
-    for path, (aid, winner) in list(losers.items()):
-        if winner in losers:  # a new file beat the one this loser lost to
-            losers[path] = (aid, losers[winner][1])
-    return _Collisions(first.filter(pl.col("source_path").is_in(keep_new)), losers, demoted)
+def _damaged(storage: Storage, rel: str, exc: BaseException) -> LakeDamaged:
+    repair = "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
+    if isinstance(exc, FileNotFoundError):
+        return LakeDamaged(f"{storage.uri(rel)} is missing: {repair}")
+    return LakeDamaged(f"{storage.uri(rel)} is damaged ({str(exc).splitlines()[0][:100]}): {repair}")
 
 
 class LakeWriter:
@@ -139,50 +121,18 @@ class LakeWriter:
         """Write a new data file to the store; the tree links it only once the state is committed."""
         self.storage.write_parquet(frame, table, stored_file(rel))
 
-    def _read(self, rel: str, table: Table) -> pl.DataFrame:
+    def _read(self, rel: str, table: Table, columns: list[str] | None = None) -> pl.DataFrame:
         try:
+            if columns is not None:
+                return self.storage.read_frame(stored_file(rel), columns)
             return self.storage.read_parquet(stored_file(rel), table)
         except (pl.exceptions.ComputeError, OSError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise LakeDamaged(
-                    f"{self.storage.uri(stored_file(rel))} is missing: "
-                    "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
-                ) from None
-            raise LakeDamaged(
-                f"{self.storage.uri(stored_file(rel))} is damaged ({str(exc).splitlines()[0][:100]}): "
-                "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
-            ) from None
-
-    def _partition(self, state: LakeState, name: str) -> pl.DataFrame:
-        files = state.partitions.get(name)
-        if not files:
-            return ARTICLES.empty_frame()
-        year, month = partition_key(name)
-        frame = pl.concat([self._read(rel, ARTICLES) for rel in files])
-        return ARTICLES.conform(
-            frame.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
-        )
+            raise _damaged(self.storage, stored_file(rel), exc) from None
 
     def prepare(self, changes: RunChanges, options: LoadOptions, now: dt.datetime) -> LoadResult:
         state = self.state()
-        fresh = options.full_refresh
-        old_manifest = MANIFEST.empty_frame() if fresh else self.manifest(state)
-        old_quarantine = QUARANTINE.empty_frame() if fresh else self._dataset(state.quarantine, QUARANTINE)
-        processed = changes.processed
+        processed, bad = changes.processed, changes.quarantine
         touched = processed.filter(pl.col("touched"))
-        deleted = set(changes.deleted)
-        leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | deleted
-        old_loaded = old_manifest.filter(pl.col("status") == FileStatus.LOADED)
-
-        # An unmounted or emptied source looks like a mass deletion: refuse it.
-        deleted_rows = old_loaded.filter(pl.col("source_path").is_in(list(deleted))).height
-        if not options.allow_mass_delete and deleted_rows * 2 > old_loaded.height > 0:
-            raise MassDeleteRefused(
-                f"run would delete {deleted_rows} of {old_loaded.height} rows (source missing or emptied?);"
-                " nothing changed; pass --allow-mass-delete to proceed"
-            )
-
-        bad = changes.quarantine
         result = LoadResult(
             quarantine_by_reason=dict(bad.group_by("reason").len().sort("reason").iter_rows())
         )
@@ -194,50 +144,38 @@ class LakeWriter:
                 + ", ".join(f"{k} {v}" for k, v in result.quarantine_by_reason.items())
                 + "; nothing loaded"
             )
-            result.quarantined = bad.height
-            old_manifest = self.manifest(state)  # a rejected full refresh keeps what is committed
-            old_quarantine = self._dataset(state.quarantine, QUARANTINE)
-            quarantine = pl.concat(
-                [old_quarantine.filter(~pl.col("source_path").is_in(bad["source_path"].to_list())), bad]
-            )
-            # The bad files enter the manifest, so that their records go when they are fixed or removed.
-            no_winners = ARTICLES.empty_frame().select(ARTICLE_KEYS)
-            manifest = self._new_manifest(
-                old_manifest,
-                processed.filter(pl.col("source_path").is_in(bad["source_path"].to_list())),
-                no_winners,
-                _Collisions(no_winners, {}, []),
-                bad,
-                options,
-            )
-            self._pending = replace(state)
-            self._pending.quarantine = self._write_if_changed(
-                quarantine, old_quarantine, state.quarantine, QUARANTINE, "quarantine", options
-            )
-            self._pending.manifest = self._write_if_changed(
-                manifest, old_manifest, state.manifest, MANIFEST, "_manifest", options
-            )
-            return result
-
-        staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
-        kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
-        collisions = resolved_collisions(changes.article_keys, kept)
-        winners = collisions.winners.with_columns(_partition=partition_name_expr())
-        removed = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(collisions.demoted))))
-
+        # A rejected run, even a full refresh, keeps what is committed but the bad files' records.
+        fresh = options.full_refresh and result.rejected is None
+        old_manifest = MANIFEST.empty_frame() if fresh else self.manifest(state)
+        old_quarantine = QUARANTINE.empty_frame() if fresh else self._dataset(state.quarantine, QUARANTINE)
         partitions = {} if fresh else dict(state.partitions)
-        self._rewrite_partitions(state, partitions, winners, changes.articles_in, removed, options, result)
-
-        duplicates = self._duplicate_records(collisions, processed, old_manifest, options, now)
-        gone = leaving | set(collisions.losers)
-        quarantine = pl.concat(
-            [old_quarantine.filter(~pl.col("source_path").is_in(list(gone))), bad, duplicates]
-        )
+        if result.rejected:
+            # The bad files enter the manifest, so that their records go when they are fixed or removed.
+            bad_paths = bad["source_path"].to_list()
+            processed = processed.filter(pl.col("source_path").is_in(bad_paths))
+            collisions = no_collisions(changes.article_keys)
+            duplicates, gone = QUARANTINE.empty_frame(), set(bad_paths)
+        else:
+            leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | set(
+                changes.deleted
+            )
+            old_loaded = old_manifest.filter(pl.col("status") == FileStatus.LOADED)
+            self._refuse_mass_delete(old_loaded, set(changes.deleted), options)
+            staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
+            kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
+            collisions = resolved_collisions(changes.article_keys, kept)
+            removed = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(collisions.demoted))))
+            partitions = self._rewritten_partitions(
+                partitions, collisions.winners, removed, changes.parsed_rows, options, result
+            )
+            duplicates = duplicate_records(collisions, processed, old_manifest, options.run_id, now)
+            gone = leaving | set(collisions.losers)
+            if duplicates.height:
+                result.quarantine_by_reason[str(Reason.DUPLICATE_ARTICLE)] = duplicates.height
         result.quarantined = bad.height + duplicates.height
-        if duplicates.height:
-            result.quarantine_by_reason[str(Reason.DUPLICATE_ARTICLE)] = duplicates.height
+        quarantine = next_quarantine(old_quarantine, gone, bad, duplicates)
+        manifest = next_manifest(old_manifest, processed, collisions.winners, collisions, bad, options.run_id)
 
-        manifest = self._new_manifest(old_manifest, processed, winners, collisions, bad, options)
         pending = replace(state, partitions=dict(sorted(partitions.items())))
         if fresh:  # every row is now this parser's
             pending.parser_version = options.parser_version
@@ -250,6 +188,16 @@ class LakeWriter:
         self._pending = pending
         return result
 
+    @staticmethod
+    def _refuse_mass_delete(old_loaded: pl.DataFrame, deleted: set[str], options: LoadOptions) -> None:
+        """An unmounted or emptied source looks like a mass deletion: refuse it."""
+        deleted_rows = old_loaded.filter(pl.col("source_path").is_in(list(deleted))).height
+        if not options.allow_mass_delete and deleted_rows * 2 > old_loaded.height > 0:
+            raise MassDeleteRefused(
+                f"run would delete {deleted_rows} of {old_loaded.height} rows (source missing or emptied?);"
+                " nothing changed; pass --allow-mass-delete to proceed"
+            )
+
     def _write_if_changed(
         self, frame: pl.DataFrame, old: pl.DataFrame, old_rel: str | None, table: Table, dataset: str,
         options: LoadOptions,
@@ -261,133 +209,86 @@ class LakeWriter:
         self._write(frame, table, rel)
         return rel
 
-    def _rewrite_partitions(
-        self, state: LakeState, partitions: dict[str, list[str]], winners: pl.DataFrame,
-        articles_in: Callable[[str], pl.DataFrame], removed: pl.DataFrame, options: LoadOptions, result: LoadResult,
-    ) -> None:  # fmt: skip
-        """Rewrite only the partitions that lose or gain rows, each into one new sorted file.
+    def _partition_keys(self, files: list[str]) -> pl.DataFrame:
+        """The sort keys of a partition's rows and the file of each (a few columns read)."""
+        frames = [self._read(rel, ARTICLES, SORT_KEY).with_columns(file=pl.lit(rel)) for rel in files]
+        if not frames:
+            return ARTICLES.empty_frame().select(SORT_KEY).with_columns(file=pl.lit(None, pl.String()))
+        return pl.concat(frames)
 
-        Two partitions are in memory at a time: while one is read and sorted, the other is
-        compressed and written (Polars does both outside the GIL). Its new rows were validated
-        against the contract when they were parsed; here the partition must hold one row per
-        article_id (a violation raises and the prepared files are never committed).
+    def _rewritten_partitions(
+        self, partitions: dict[str, list[str]], winners: pl.DataFrame, removed: pl.DataFrame,
+        parsed_rows: Callable[[str, list[str]], pl.DataFrame], options: LoadOptions, result: LoadResult,
+    ) -> dict[str, list[str]]:  # fmt: skip
+        """The partitions' files after the run: in each partition that loses or gains rows, only
+        the files whose rows change are rewritten (warehouse.merge.next_partition_files), each
+        new file from at most one old file and the run's parsed rows of its range.
+
+        Two files are built at a time: while one is read and sorted, the other is compressed and
+        written (Polars does both outside the GIL). New rows were validated against the contract
+        when they were parsed; here each file must hold one row per article_id (a violation
+        raises, and the prepared files are never committed).
         """
-        incoming = {str(k[0]): v["source_path"] for k, v in winners.group_by("_partition")}
-        leaving: dict[str, list[str]] = {}
+        incoming = {
+            str(key[0]): rows
+            for key, rows in winners.with_columns(_p=partition_name_expr())
+            .partition_by("_p", as_dict=True)
+            .items()
+        }
+        leaving: dict[str, set[str]] = {}
         for path, name in removed.select("source_path", partition_name_expr()).iter_rows():
-            leaving.setdefault(name, []).append(path)
-
-        def rewritten(name: str) -> tuple[str, list[str], int, int]:
-            """(partition, its new files (none when it is left empty), rows deleted, rows written)"""
-            base = ARTICLES.empty_frame() if options.full_refresh else self._partition(state, name)
-            deleted = written = 0
-            if name in leaving:
-                kept = base.filter(~pl.col("source_path").is_in(leaving[name]))
-                deleted, base = base.height - kept.height, kept
-            if name in incoming:
-                fresh = articles_in(name).filter(pl.col("source_path").is_in(incoming[name].implode()))
-                base = pl.concat([base, ARTICLES.conform(fresh)])
-                written = fresh.height
-            if base.is_empty():
-                return name, [], deleted, written
-            rows = unique_articles(base).sort(["published_at", "article_id"], nulls_last=True)
-            files = []
-            for chunk, start in enumerate(range(0, rows.height, ROWS_PER_FILE)):
-                rel = partition_file(name, options.run_id, chunk)
-                self._write(rows.slice(start, ROWS_PER_FILE), ARTICLES, rel)
-                files.append(rel)
-            return name, files, deleted, written
-
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition") as pool:
-            for name, files, deleted, written in pool.map(rewritten, sorted(set(incoming) | set(leaving))):
-                result.rows_deleted += deleted
-                result.rows_written += written
-                if not files:
-                    partitions.pop(name, None)
-                    continue
-                partitions[name] = files
-                result.partitions_rewritten.append(name)
-
-    @staticmethod
-    def _duplicate_records(
-        collisions: _Collisions, processed: pl.DataFrame, old_manifest: pl.DataFrame, options: LoadOptions,
-        now: dt.datetime,
-    ) -> pl.DataFrame:  # fmt: skip
-        if not collisions.losers:
-            return QUARANTINE.empty_frame()
-        known = pl.concat(
-            [
-                old_manifest.select("source_path", "source_sha256", "size_bytes"),
-                processed.select("source_path", "source_sha256", "size_bytes"),
-            ]
-        ).unique("source_path", keep="last")
-        rows = pl.DataFrame(
-            [
-                (path, f"same article_id {aid} as {winner}, which is kept")
-                for path, (aid, winner) in sorted(collisions.losers.items())
-            ],
-            schema={"source_path": pl.String(), "message": pl.String()},
-            orient="row",
-        )
-        return QUARANTINE.conform(
-            rows.join(known, on="source_path", how="left").with_columns(
-                reason=pl.lit(str(Reason.DUPLICATE_ARTICLE)),
-                size_bytes=pl.col("size_bytes").fill_null(0),
-                run_id=pl.lit(options.run_id),
-                seen_at=pl.lit(now, QUARANTINE.polars_schema["seen_at"]),
+            leaving.setdefault(name, set()).add(path)
+        partitions = dict(partitions)
+        to_write: list[tuple[str, str, NewFile]] = []
+        for name in sorted(set(incoming) | set(leaving)):
+            files = partitions.get(name, [])
+            existing = self._partition_keys(files)
+            gone = leaving.get(name, set())
+            new_rows = incoming.get(name, winners.clear())
+            layout = next_partition_files(
+                files, existing, gone, new_rows.select(SORT_KEY), options.rows_per_file
             )
-        )
+            result.rows_deleted += existing.filter(pl.col("source_path").is_in(list(gone))).height
+            result.rows_written += new_rows.height
+            names = []
+            for entry in layout:
+                if isinstance(entry, str):
+                    names.append(entry)
+                    continue
+                rel = partition_file(name, options.run_id, len(to_write))
+                to_write.append((name, rel, entry))
+                names.append(rel)
+            if names != files:
+                result.partitions_rewritten.append(name)
+            if names:
+                partitions[name] = names
+            else:
+                partitions.pop(name, None)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition-file") as pool:
+            list(pool.map(lambda job: self._written_file(job[0], job[1], job[2], parsed_rows), to_write))
+        result.files_written = len(to_write)
+        return partitions
 
-    @staticmethod
-    def _new_manifest(
-        old: pl.DataFrame, processed: pl.DataFrame, winners: pl.DataFrame, collisions: _Collisions,
-        bad: pl.DataFrame, options: LoadOptions,
-    ) -> pl.DataFrame:  # fmt: skip
-        """Old entries of untouched files, refreshed entries of touched ones, new ones for the rest."""
-        read = processed.filter(~pl.col("touched")).drop("touched")
-        loaded = read.join(winners.select("source_path", "article_id", "year", "month"), on="source_path")
-        dup_ids = pl.DataFrame(
-            [(p, aid) for p, (aid, _) in collisions.losers.items()],
-            schema={"source_path": pl.String(), "article_id": pl.String()},
-            orient="row",
-        )
-        duplicates = read.join(dup_ids, on="source_path")
-        quarantined = read.join(bad.select("source_path"), on="source_path")
-        touched = old.join(
-            processed.filter(pl.col("touched")).select("source_path", "size_bytes", "mtime_ns"),
-            on="source_path",
-            suffix="_now",
-        ).with_columns(size_bytes=pl.col("size_bytes_now"), mtime_ns=pl.col("mtime_ns_now"))
-        demoted = old.filter(pl.col("source_path").is_in(collisions.demoted)).with_columns(
-            status=pl.lit(FileStatus.DUPLICATE.value),
-            year=pl.lit(None, pl.Int32()),
-            month=pl.lit(None, pl.Int32()),
-        )
-        replaced = set(processed["source_path"].to_list()) | set(collisions.demoted)
-        run = pl.lit(options.run_id)
-        none_i = pl.lit(None, pl.Int32())
-        return pl.concat(
-            [
-                MANIFEST.conform(old.filter(~pl.col("source_path").is_in(list(replaced)))),
-                MANIFEST.conform(loaded.with_columns(status=pl.lit(FileStatus.LOADED.value), run_id=run)),
-                MANIFEST.conform(
-                    duplicates.with_columns(
-                        status=pl.lit(FileStatus.DUPLICATE.value), year=none_i, month=none_i, run_id=run
-                    )
-                ),
-                MANIFEST.conform(
-                    quarantined.with_columns(
-                        status=pl.lit(FileStatus.QUARANTINED.value),
-                        article_id=pl.lit(None, pl.String()),
-                        year=none_i,
-                        month=none_i,
-                        run_id=run,
-                    )
-                ),
-                MANIFEST.conform(touched),
-                MANIFEST.conform(demoted),
-            ]
-        ).sort("source_path")
+    def _written_file(
+        self, partition: str, rel: str, new: NewFile, parsed_rows: Callable[[str, list[str]], pl.DataFrame]
+    ) -> None:
+        year, month = partition_key(partition)
+        keys = {"year": pl.lit(year, pl.Int32()), "month": pl.lit(month, pl.Int32())}
+        parts = [
+            ARTICLES.conform(
+                self._read(origin, ARTICLES)
+                .filter(pl.col("source_path").is_in(new.paths_from(origin)))
+                .with_columns(**keys)
+            )
+            for origin in new.origins()
+        ]
+        parsed = new.paths_from(None)
+        if parsed:
+            parts.append(ARTICLES.conform(parsed_rows(partition, parsed)))
+        rows = unique_articles(pl.concat(parts)).sort(SORT_KEY, nulls_last=True)
+        if rows.height != new.rows.height:
+            raise RuntimeError(f"{rel}: {rows.height} rows found of {new.rows.height} planned")
+        self._write(rows, ARTICLES, rel)
 
     def has_pending_changes(self) -> bool:
         """Whether the prepared state changes what readers see (articles or quarantine)."""

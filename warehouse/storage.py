@@ -198,6 +198,17 @@ class Storage:
         scan = pl.scan_ipc([self.path(rel) for rel in rels], hive_partitioning=False, glob=False)
         return (scan.select(columns) if columns else scan).collect()
 
+    def read_staged_rows(self, rels: list[str], source_paths: list[str]) -> pl.DataFrame:
+        """The rows of the given source paths from staged files: the filter runs as the files are
+        scanned, so what is held is the rows asked for, not the files."""
+        wanted = pl.col("source_path").is_in(pl.Series(source_paths, dtype=pl.String()).implode())
+        if self.remote:
+            return pl.concat(
+                [pl.read_ipc(io.BytesIO(self.fs.cat_file(self.path(rel)))).filter(wanted) for rel in rels]
+            )
+        scan = pl.scan_ipc([self.path(rel) for rel in rels], hive_partitioning=False, glob=False)
+        return scan.filter(wanted).collect()
+
     def read_parquet(self, rel: str, table: Table) -> pl.DataFrame:
         return self.read_frame(rel).select(table.file_schema.names())
 

@@ -1,0 +1,86 @@
+"""A run's staging folder: what its batches parsed, written by the batch tasks and read back by
+the merge. The only code that knows the folder's layout.
+
+LAKE/_staging/<run>/articles/<partition>/<batch>.arrow   parsed rows, one file per batch and partition
+LAKE/_staging/<run>/quarantine/<batch>.arrow             files that could not become rows
+LAKE/_staging/<run>/processed/<batch>.arrow              every file read (PROCESSED_SCHEMA)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.schema import ARTICLE_KEYS, ARTICLE_ORDER, ARTICLES, PROCESSED_SCHEMA, QUARANTINE
+from warehouse.layout import STAGING_DIR, checked_run_id, partition_name_expr
+from warehouse.storage import Storage
+
+STAGED_KEYS = list(dict.fromkeys([*ARTICLE_KEYS, *ARTICLE_ORDER]))  # what the merge plans with
+
+
+def staging_folder(run_id: str) -> str:
+    return f"{STAGING_DIR}/{checked_run_id(run_id)}"
+
+
+def staged_batch(
+    storage: Storage,
+    folder: str,
+    index: int,
+    articles: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    processed: pl.DataFrame,
+) -> None:
+    """Write one batch's frames: its rows split by partition, so the merge reads one at a time."""
+    name = f"{index:06d}.arrow"
+    by_partition = articles.with_columns(_p=partition_name_expr()).partition_by(
+        "_p", as_dict=True, include_key=False
+    )
+    for (partition,), rows in by_partition.items():
+        storage.write_staged(rows, f"{folder}/articles/{partition}/{name}")
+    storage.write_staged(quarantine, f"{folder}/quarantine/{name}")
+    storage.write_staged(processed, f"{folder}/processed/{name}")
+
+
+@dataclass
+class StagedRun:
+    """What a run's batches staged, read back: small frames whole, parsed rows on demand."""
+
+    storage: Storage
+    folder: str
+
+    def __post_init__(self) -> None:
+        self._files: dict[str, list[str]] = {}
+        self._articles: dict[str, list[str]] = {}
+        prefix = f"{self.folder}/"
+        for rel in self.storage.files_under(self.folder):
+            kind, _, rest = rel.removeprefix(prefix).partition("/")
+            if kind == "articles":
+                partition, _, _name = rest.partition("/")
+                self._articles.setdefault(partition, []).append(rel)
+            else:
+                self._files.setdefault(kind, []).append(rel)
+
+    def _read(self, kind: str, empty: pl.DataFrame) -> pl.DataFrame:
+        files = self._files.get(kind)
+        return self.storage.read_staged(files) if files else empty
+
+    def quarantine(self) -> pl.DataFrame:
+        return self._read("quarantine", QUARANTINE.empty_frame())
+
+    def processed(self) -> pl.DataFrame:
+        return self._read("processed", pl.DataFrame(schema=PROCESSED_SCHEMA))
+
+    def article_keys(self) -> pl.DataFrame:
+        """STAGED_KEYS of every parsed row."""
+        files = [f for partition in sorted(self._articles) for f in self._articles[partition]]
+        if not files:
+            return ARTICLES.empty_frame().select(STAGED_KEYS)
+        return self.storage.read_staged(files, STAGED_KEYS)
+
+    def articles(self, partition: str, paths: list[str]) -> pl.DataFrame:
+        """The parsed rows of the given source paths in one partition (only those are held)."""
+        files = self._articles.get(partition)
+        if not files or not paths:
+            return ARTICLES.empty_frame()
+        return self.storage.read_staged_rows(files, paths)
