@@ -99,6 +99,7 @@ class LakeWriter:
         self.storage = storage
         self._pending: LakeState | None = None
         self._state: LakeState | None = None
+        self._manifest: tuple[str, pl.DataFrame] | None = None  # the last one read, by its file
 
     def state(self, reread: bool = False) -> LakeState:
         """The committed state, read once: the writer holds the lake lock, so only it changes it
@@ -115,7 +116,13 @@ class LakeWriter:
         return self._read(rel, table) if rel else table.empty_frame()
 
     def manifest(self, state: LakeState | None = None) -> pl.DataFrame:
-        return self._dataset((state or self.state()).manifest, MANIFEST)
+        """The manifest of the state (read once: the plan and the merge both need it)."""
+        rel = (state or self.state()).manifest
+        if rel is None:
+            return MANIFEST.empty_frame()
+        if self._manifest is None or self._manifest[0] != rel:
+            self._manifest = (rel, self._read(rel, MANIFEST))
+        return self._manifest[1]
 
     def _write(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
         """Write a new data file to the store; the tree links it only once the state is committed."""
@@ -131,6 +138,9 @@ class LakeWriter:
 
     def prepare(self, changes: RunChanges, options: LoadOptions, now: dt.datetime) -> LoadResult:
         state = self.state()
+        if changes.processed.is_empty() and not changes.deleted and not options.full_refresh:
+            self._pending = None  # nothing read, nothing gone: the lake stays as it is
+            return LoadResult()
         processed, bad = changes.processed, changes.quarantine
         touched = processed.filter(pl.col("touched"))
         result = LoadResult(

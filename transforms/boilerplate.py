@@ -1,0 +1,95 @@
+"""Boilerplate: credit lines an article carries, and the lines a feed repeats across its articles.
+
+Credits ("作者：…", "译者：…", "(记者 …)") are recognised in one article; the lines a feed repeats
+(a link label, a disclaimer, a promo) only across many: the lake learns them per feed (the counts
+are kept by warehouse/, the thresholds are settings) and hands each parse the learned lines of its
+feed. Lines are compared by a normalised key: NFKC, whitespace collapsed, each run of digits one
+'#', so that "12 赞" and "15 赞" are one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MAX_LEARNABLE_CHARS = 400  # a longer paragraph is article text, however often it recurs
+MIN_LETTERS = 2  # "1", "2", "(3)" recur as list numbers: structure, not boilerplate
+
+_SPACE = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+_CREDIT_WORDS = (
+    "本文作者|作者|译者|翻译|编译|撰文|文字|记者|编辑|责任编辑|责编|校对|审校|排版|美编|"
+    "图片来源|封面图片来源|封面来源|题图来源|题图|图源|摄影|来源|出品|监制|"
+    "author|authors|by|editor|edited by|translator|translated by|photo|image|source"
+)
+# "作者：张三", "译者 | boxi。", "Author: Jane Doe", "(记者 姚祥云)", "（来源：新华社）"
+_CREDIT = re.compile(
+    rf"^[(（【\[]?\s*(?:{_CREDIT_WORDS})\s*(?:[:：|｜/]\s*|\s+)(?P<who>[^\n]{{1,60}}?)\s*[)）】\]]?[。.]?$",
+    re.IGNORECASE,
+)
+_MAX_CREDIT_CHARS = 80
+
+
+def line_key(text: str) -> str:
+    """The normalised form lines are compared by."""
+    return _DIGITS.sub("#", _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip())
+
+
+def is_learnable(key: str) -> bool:
+    """Whether a line may be learned as boilerplate: not a list number, not a long passage."""
+    if len(key) > MAX_LEARNABLE_CHARS:
+        return False
+    return sum(1 for ch in key if ch.isalpha()) >= MIN_LETTERS
+
+
+def line_hash(key: str) -> int:
+    """A stable 63-bit hash of a line key (what the lake counts; never 0)."""
+    digest = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+    return (digest >> 1) or 1
+
+
+def learnable_hashes(lines: Iterable[str]) -> list[int]:
+    """The distinct hashes of an article's learnable lines, sorted (one count per article)."""
+    return sorted({line_hash(key) for key in map(line_key, lines) if is_learnable(key)})
+
+
+def is_credit(line: str) -> bool:
+    """A line that only credits a person or a source: it goes to `credits`, not the text."""
+    return len(line) <= _MAX_CREDIT_CHARS and _CREDIT.match(line.strip()) is not None
+
+
+@dataclass(frozen=True)
+class SplitLines:
+    """An article's lines, split into the text and what was taken out of it."""
+
+    kept: list[str]
+    removed: list[str]  # learned boilerplate, in order
+    removed_at: list[int]  # where each removed line stood among all the lines
+
+
+def split_lines(lines: Sequence[str], learned: frozenset[int]) -> SplitLines:
+    """The lines whose keys the feed has learned are taken out; their places are kept, so that the
+    text can be put back together when the feed unlearns one (restored_lines)."""
+    kept: list[str] = []
+    removed: list[str] = []
+    removed_at: list[int] = []
+    for index, line in enumerate(lines):
+        if learned and line_hash(line_key(line)) in learned:
+            removed.append(line)
+            removed_at.append(index)
+        else:
+            kept.append(line)
+    return SplitLines(kept, removed, removed_at)
+
+
+def restored_lines(kept: Sequence[str], removed: Sequence[str], removed_at: Sequence[int]) -> list[str]:
+    """All of an article's lines, in order, from what split_lines returned."""
+    out: list[str] = []
+    pending = iter(kept)
+    places = dict(zip(removed_at, removed, strict=True))
+    for index in range(len(kept) + len(removed)):
+        out.append(places[index] if index in places else next(pending))
+    return out
