@@ -37,6 +37,7 @@ class BatchJob:
     tz: str
     max_file_bytes: int
     storage_options: dict[str, Any] = field(default_factory=dict)
+    learned_lines: dict[str, list[int]] = field(default_factory=dict)  # the lake's model, by feed
 
 
 @contextmanager
@@ -65,12 +66,17 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     from flows.keyword_table import jieba_keyword_weights
     from transforms.article import ParseOptions
     from transforms.batch import parsed_batch
+    from transforms.relearn import article_lines
     from warehouse.validation import validated_articles
 
     source = Source(job.source, job.storage_options)
     storage = Storage(job.lake, job.storage_options)
     options = ParseOptions(
-        timezone=job.tz, run_id=job.run_id, now=job.now, keyword_weights=jieba_keyword_weights()
+        timezone=job.tz,
+        run_id=job.run_id,
+        now=job.now,
+        keyword_weights=jieba_keyword_weights(),
+        learned_lines={key: frozenset(hashes) for key, hashes in job.learned_lines.items()},
     )
     processed: list[tuple[str, int, int, str | None, bool]] = []
     raws = []
@@ -84,7 +90,8 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
         batch = parsed_batch(raws, options)
     validated_articles(batch.articles)  # before anything is staged for the lake
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
-    staged_batch(storage, job.staging, job.index, batch.articles, batch.quarantine, processed_frame)
+    lines = article_lines(batch.articles)
+    staged_batch(storage, job.staging, job.index, batch.articles, batch.quarantine, processed_frame, lines)
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,

@@ -23,6 +23,11 @@ MAX_BAD_RATIO: Final = 0.2
 LOCK_TIMEOUT: Final = 0.0
 RETAIN_SECONDS: Final = 3600.0
 REPORT_DAYS: Final = 60
+# A feed's boilerplate: lines in 30% of its articles, at least 5, once it has 10 (measured on the
+# ten feeds of corpus-feeds: see README, "Boilerplate learned per feed").
+BOILERPLATE_MIN_SHARE: Final = 0.3
+BOILERPLATE_MIN_ARTICLES: Final = 5
+BOILERPLATE_MIN_FEED_ARTICLES: Final = 10
 
 
 def catalog_path(lake: str | Path, catalog: str | Path | None = None) -> Path:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from flows.batch_job import BatchJob, BatchRows, transformed_batch
 from flows.settings import Settings
 from flows.source import Source
@@ -113,12 +115,22 @@ def loaded_changes(
 ) -> LoadResult:
     """Merge what the batches staged into the lake's pending state (committed later)."""
     staged = StagedRun(writer.storage, staging)
+
+    def relearned(rows: pl.DataFrame, model: dict[str, frozenset[int]]) -> pl.DataFrame:
+        from flows.keyword_table import jieba_keyword_weights
+        from transforms.relearn import relearned_articles
+
+        return relearned_articles(rows, model, jieba_keyword_weights())
+
     changes = RunChanges(
         article_keys=staged.article_keys(),
         parsed_rows=staged.articles,
         quarantine=staged.quarantine(),
         processed=staged.processed(),
         deleted=plan.deleted,
+        lines=staged.lines(),
+        relearned=relearned,
+        stage=staged.staged_relearned,
     )
     options = LoadOptions(
         run_id=run_id,
@@ -127,6 +139,7 @@ def loaded_changes(
         allow_mass_delete=settings.allow_mass_delete,
         max_bad_ratio=settings.max_bad_ratio,
         rows_per_file=settings.rows_per_file,
+        learning=settings.learning_rule,
     )
     return writer.prepare(changes, options, now)
 
@@ -159,7 +172,14 @@ def batched_rows(rows: BatchRows, max_files: int, max_bytes: int) -> list[BatchR
     return batches
 
 
-def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: dt.datetime) -> list[BatchJob]:
+def batch_jobs(
+    plan: Plan,
+    settings: Settings,
+    staging: str,
+    run_id: str,
+    now: dt.datetime,
+    learned: dict[str, frozenset[int]],
+) -> list[BatchJob]:
     rows: BatchRows = list(
         plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
     )
@@ -175,6 +195,7 @@ def batch_jobs(plan: Plan, settings: Settings, staging: str, run_id: str, now: d
             tz=settings.tz,
             max_file_bytes=settings.max_file_bytes,
             storage_options=settings.storage_options,
+            learned_lines={key: sorted(hashes) for key, hashes in learned.items()},
         )
         for index, batch in enumerate(batched_rows(rows, settings.batch_size, settings.batch_bytes))
     ]
@@ -297,7 +318,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
         try:
             settings = settings_for_lake(settings, writer.state(), say)
             plan = stages.plan(settings, writer)
-            jobs = batch_jobs(plan, settings, staging, summary.run_id, now)
+            jobs = batch_jobs(plan, settings, staging, summary.run_id, now, writer.learned_model())
             say(
                 f"plan: {plan.seen} files, {plan.candidates.height} to read in {len(jobs)} batches, "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows import defaults
+from transforms.boilerplate import LearningRule
 from warehouse.layout import LOCK_FILE, ROWS_PER_FILE
 from warehouse.storage import is_remote
 
@@ -57,6 +58,20 @@ class Settings(BaseModel):
         le=1_000_000,
         description="Rows per Parquet file of a partition at most (what a rewrite holds in memory).",
     )
+    boilerplate_min_share: float = Field(
+        defaults.BOILERPLATE_MIN_SHARE,
+        ge=0.0,
+        le=1.0,
+        description="A line is a feed's boilerplate when this share of its articles carry it...",
+    )
+    boilerplate_min_articles: int = Field(
+        defaults.BOILERPLATE_MIN_ARTICLES, ge=2, description="...and at least this many of them..."
+    )
+    boilerplate_min_feed_articles: int = Field(
+        defaults.BOILERPLATE_MIN_FEED_ARTICLES,
+        ge=2,
+        description="...in a feed of at least this many articles.",
+    )
     dask_address: str | None = Field(
         None, description="tcp://host:port of a Dask scheduler for the transform tasks."
     )
@@ -91,6 +106,12 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @property
+    def learning_rule(self) -> LearningRule:
+        return LearningRule(
+            self.boilerplate_min_share, self.boilerplate_min_articles, self.boilerplate_min_feed_articles
+        )
 
     @property
     def catalog_path(self) -> Path:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from transforms.body import article_body
+from transforms.boilerplate import feed_key, split_lines, without_credits
 from transforms.decoding import decoded_text
 from transforms.fields import (
     MAX_TITLE_CHARS,
@@ -36,6 +38,11 @@ class ParseOptions:
     run_id: str = "adhoc"
     # The IDF table keywords are weighed by; without it keywords are left empty.
     keyword_weights: KeywordWeights | None = None
+    # The lines each feed is known to repeat (by feed_key: line hashes), learned from the lake.
+    learned_lines: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+    def learned_for(self, key: str | None) -> frozenset[int]:
+        return self.learned_lines.get(key, frozenset()) if key is not None else frozenset()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -81,9 +88,15 @@ def article_row(
     out_of_range = published_at is not None and not is_plausible_date(published_at)
     published_date = published_at.astimezone(zone).date() if published_at is not None else None
 
-    paragraphs = body.paragraphs
+    source = categories[1] if len(categories) > 1 else None
+    feed = categories[2] if len(categories) > 2 else None
+    lines, credits = without_credits(body.paragraphs)
+    # The hash is of the text before the feed's learned lines go: an article keeps its identity
+    # while what its feed has learned changes.
+    content_hash = _sha256("\n".join(lines).encode("utf-8"))
+    split = split_lines(lines, options.learned_for(feed_key(source, feed)))
+    paragraphs = split.kept
     body_text = "\n".join(paragraphs)
-    content_hash = _sha256(body_text.encode("utf-8"))
 
     return {
         "article_id": article_id_of(categories, title, published_at, content_hash),
@@ -95,8 +108,8 @@ def article_row(
         "parser_version": PARSER_VERSION,
         "title": title,
         "category": categories[0] if len(categories) > 0 else None,
-        "source": categories[1] if len(categories) > 1 else None,
-        "feed": categories[2] if len(categories) > 2 else None,
+        "source": source,
+        "feed": feed,
         "categories": categories,
         "author": optional_text(fields.get("author")),
         "published_at": published_at,
@@ -109,6 +122,9 @@ def article_row(
         "lead": paragraphs[0] if paragraphs else None,
         "editor": body.editor,
         "editor_code": body.editor_code,
+        "credits": credits,
+        "boilerplate_lines": split.removed,
+        "boilerplate_at": split.removed_at,
         "stock_codes": body.stock_codes,
         "image_urls": body.image_urls,
         "link_urls": body.link_urls,

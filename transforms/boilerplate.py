@@ -15,22 +15,51 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+FEED_TOTAL = 0  # the line_hash an article's feed is counted under (no line hashes to 0)
 MAX_LEARNABLE_CHARS = 400  # a longer paragraph is article text, however often it recurs
 MIN_LETTERS = 2  # "1", "2", "(3)" recur as list numbers: structure, not boilerplate
 
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
+# Words that open a credit: followed by a colon, a bar or a space ("记者 姚祥云")...
 _CREDIT_WORDS = (
     "本文作者|作者|译者|翻译|编译|撰文|文字|记者|编辑|责任编辑|责编|校对|审校|排版|美编|"
-    "图片来源|封面图片来源|封面来源|题图来源|题图|图源|摄影|来源|出品|监制|"
-    "author|authors|by|editor|edited by|translator|translated by|photo|image|source"
+    "图片来源|封面图片来源|封面来源|题图来源|题图|图源|摄影|本文来源|来源|出品|监制"
 )
-# "作者：张三", "译者 | boxi。", "Author: Jane Doe", "(记者 姚祥云)", "（来源：新华社）"
+# ...and words that open one only before a colon or a bar ("文：张三", "Author: Jane Doe").
+_COLON_CREDIT_WORDS = "文|图|author|authors|editor|edited by|translator|translated by|photo|image|source|via"
+_WHO = r"(?P<who>[^\n]{1,60}?)\s*[)）】\]]?[。.]?$"
 _CREDIT = re.compile(
-    rf"^[(（【\[]?\s*(?:{_CREDIT_WORDS})\s*(?:[:：|｜/]\s*|\s+)(?P<who>[^\n]{{1,60}}?)\s*[)）】\]]?[。.]?$",
+    rf"^[(（【\[]?\s*(?:(?:{_CREDIT_WORDS})\s*(?:[:：|｜/]\s*|\s+)|(?:{_COLON_CREDIT_WORDS})\s*[:：|｜]\s*){_WHO}",
     re.IGNORECASE,
 )
 _MAX_CREDIT_CHARS = 80
+# Credits open or close an article: only its first and last lines are looked at ("记者：" inside
+# an interview is a speaker, not a credit).
+_CREDIT_HEAD, _CREDIT_TAIL = 2, 3
+
+
+def feed_key(source: str | None, feed: str | None) -> str | None:
+    """What a feed's lines are learned under: its source and feed (None: nothing is learned)."""
+    if source is None and feed is None:
+        return None
+    return f"{source or ''}\x1f{feed or ''}"
+
+
+@dataclass(frozen=True)
+class LearningRule:
+    """When a line is a feed's boilerplate: it recurs in at least min_share of the feed's loaded
+    articles and in at least min_articles of them, and the feed has min_feed_articles or more."""
+
+    min_share: float = 0.3
+    min_articles: int = 5
+    min_feed_articles: int = 10
+
+    def threshold(self, feed_articles: int) -> int | None:
+        """The articles a line must recur in, for a feed of that many (None: it learns nothing)."""
+        if feed_articles < self.min_feed_articles:
+            return None
+        return max(self.min_articles, -int(-self.min_share * feed_articles // 1))
 
 
 def line_key(text: str) -> str:
@@ -59,6 +88,17 @@ def learnable_hashes(lines: Iterable[str]) -> list[int]:
 def is_credit(line: str) -> bool:
     """A line that only credits a person or a source: it goes to `credits`, not the text."""
     return len(line) <= _MAX_CREDIT_CHARS and _CREDIT.match(line.strip()) is not None
+
+
+def without_credits(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(the lines less the credit lines among the first and last ones, those credit lines)."""
+    ends = set(range(min(_CREDIT_HEAD, len(lines)))) | set(
+        range(max(0, len(lines) - _CREDIT_TAIL), len(lines))
+    )
+    credits = [line for i, line in enumerate(lines) if i in ends and is_credit(line)]
+    if not credits:
+        return list(lines), []
+    return [line for i, line in enumerate(lines) if i not in ends or not is_credit(line)], credits
 
 
 @dataclass(frozen=True)

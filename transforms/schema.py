@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import polars as pl
 
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.3.0"
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 STRINGS = pl.List(pl.String)
@@ -118,7 +118,8 @@ ARTICLES = Table(
             "content_hash",
             pl.String(),
             False,
-            "sha256 of body_text; equal for articles with the same cleaned text.",
+            "sha256 of the cleaned text before the feed's learned boilerplate lines are taken out "
+            "(stable while the feed's model changes); equal for articles with the same text.",
         ),
         _c("run_id", pl.String(), False, "Id of the run that wrote this row."),
         _c("ingested_at", UTC_MICROS, False, "When the row was produced (UTC)."),
@@ -171,6 +172,25 @@ ARTICLES = Table(
         _c("lead", pl.String(), True, "First paragraph."),
         _c("editor", pl.String(), True, "Responsible editor from the Sina editor line (责任编辑)."),
         _c("editor_code", pl.String(), True, "Editor work code from the editor line (e.g. SF142)."),
+        _c(
+            "credits",
+            STRINGS,
+            False,
+            "Credit lines taken out of the text (作者/译者/记者/来源/编辑/Author: …), as they were.",
+        ),
+        _c(
+            "boilerplate_lines",
+            STRINGS,
+            False,
+            "Lines the article's feed repeats across its articles (learned from the lake, see the "
+            "boilerplate view), taken out of the text, in order.",
+        ),
+        _c(
+            "boilerplate_at",
+            pl.List(pl.Int32()),
+            False,
+            "Where each of boilerplate_lines stood among the article's lines (0-based).",
+        ),
         _c(
             "stock_codes",
             STRINGS,
@@ -317,10 +337,40 @@ RUNS = Table(
     ),
 )
 
-TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS)
+BOILERPLATE = Table(
+    name="boilerplate",
+    description="One row per line a feed repeats across its articles: learned from the lake, taken "
+    "out of those articles' text (articles.boilerplate_lines).",
+    columns=(
+        _c("source", pl.String(), True, "Publisher of the feed (second category)."),
+        _c("feed", pl.String(), True, "Feed within the source (third category)."),
+        _c("line", pl.String(), False, "The line, as one of the articles carries it."),
+        _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form (what is counted)."),
+        _c("articles", pl.Int64(), False, "Loaded articles of the feed that carry the line."),
+        _c("feed_articles", pl.Int64(), False, "Loaded articles of the feed."),
+        _c("share", pl.Float64(), False, "articles / feed_articles."),
+    ),
+)
+
+LINE_COUNTS = Table(
+    name="line_counts",
+    description="Per feed, how many loaded articles carry each learnable line (line_hash 0: the "
+    "feed's article count). Kept in the store: what the boilerplate model is learned from.",
+    columns=(
+        _c("feed_key", pl.String(), False, "source and feed, joined by a unit separator."),
+        _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form; 0 for the feed's total."),
+        _c("articles", pl.Int64(), False, "Loaded articles of the feed carrying the line."),
+    ),
+)
+
+TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS)
 
 # Column sets the pipeline moves between stages, taken from the tables above.
 LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing
+# One row per article and distinct learnable line: what the boilerplate counts are made of.
+ARTICLE_LINES_SCHEMA = pl.Schema(
+    {**ARTICLES.schema_of("source_path"), **LINE_COUNTS.schema_of("feed_key", "line_hash")}
+)
 PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest records of it
     {**MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"), "touched": pl.Boolean()}
 )

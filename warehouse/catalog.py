@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 from polars._typing import PolarsDataType
 
-from transforms.schema import ARTICLES, QUARANTINE, RUNS, Table
+from transforms.schema import ARTICLES, BOILERPLATE, QUARANTINE, RUNS, Table
 from warehouse.layout import UNDATED, stored_file
 from warehouse.state import LakeState
 from warehouse.storage import Storage
@@ -88,6 +88,7 @@ def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]
         ("articles", _parquet_select(ARTICLES, partitions)),
         ("quarantine", _parquet_select(QUARANTINE, stored(state.quarantine))),
         ("runs", _parquet_select(RUNS, stored(state.runs))),
+        ("boilerplate", _parquet_select(BOILERPLATE, stored(state.boilerplate))),
     ]
     statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]
     # Readers need to know where the lake is to reach a remote one (see warehouse.readonly).

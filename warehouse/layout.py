@@ -14,8 +14,9 @@ STAGING_DIR = "_staging"
 # A partition's files hold at most this many rows (about 90 MB in memory for real articles: what
 # the merge holds while it rewrites one), each file a range of the partition sorted by published_at.
 ROWS_PER_FILE = 10_000
-DATA_DIRS = ("articles", "quarantine", "_manifest", "runs")  # the datasets a state names files of
-TREE_DIRS = ("articles", "quarantine", "runs")  # what direct readers of the lake read
+# The datasets a state names files of, and those of them direct readers of the lake read.
+DATA_DIRS = ("articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts")
+TREE_DIRS = ("articles", "quarantine", "runs", "boilerplate")
 STORE_DIR = "_files"
 
 _RUN_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")

@@ -11,8 +11,29 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
+from transforms.boilerplate import LearningRule, feed_key, line_hash, line_key
 from transforms.reasons import Reason
-from transforms.schema import ARTICLES, MANIFEST, QUARANTINE, RUNS, FileStatus, Table
+from transforms.relearn import article_lines
+from transforms.schema import (
+    ARTICLE_LINES_SCHEMA,
+    ARTICLES,
+    BOILERPLATE,
+    LINE_COUNTS,
+    MANIFEST,
+    QUARANTINE,
+    RUNS,
+    FileStatus,
+    Table,
+)
+from warehouse.feed_model import (
+    Model,
+    boilerplate_rows,
+    changed_lines,
+    learned_lines,
+    model_of,
+    model_of_boilerplate,
+    next_line_counts,
+)
 from warehouse.layout import (
     ROWS_PER_FILE,
     STATE_FILE,
@@ -34,6 +55,7 @@ from warehouse.merge import (
     no_collisions,
     resolved_collisions,
 )
+from warehouse.staging import STAGED_KEYS
 from warehouse.state import LakeDamaged, LakeState, commit_state, load_state
 from warehouse.storage import Storage
 from warehouse.validation import unique_articles
@@ -58,6 +80,11 @@ class RunChanges:
     quarantine: pl.DataFrame  # files that could not become rows (QUARANTINE)
     processed: pl.DataFrame  # every file read (PROCESSED_SCHEMA)
     deleted: list[str]
+    lines: pl.DataFrame  # the parsed rows' lines (ARTICLE_LINES_SCHEMA)
+    # Rows re-derived for a feed model (their keywords need the caller's IDF table), and where
+    # they are staged so that parsed_rows returns them in place of the parsed ones.
+    relearned: Callable[[pl.DataFrame, Model], pl.DataFrame]
+    stage: Callable[[pl.DataFrame], None]
 
 
 @dataclass
@@ -68,6 +95,7 @@ class LoadOptions:
     allow_mass_delete: bool = False
     max_bad_ratio: float = 1.0
     rows_per_file: int = ROWS_PER_FILE
+    learning: LearningRule = field(default_factory=LearningRule)
 
 
 @dataclass
@@ -79,6 +107,14 @@ class LoadResult:
     files_written: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     rejected: str | None = None  # why nothing was loaded (too many bad files)
+
+
+@dataclass(frozen=True)
+class _Relearned:
+    keys: pl.DataFrame  # STAGED_KEYS of lake rows re-derived (their old copies are replaced)
+    counts: pl.DataFrame  # the next LINE_COUNTS
+    old_counts: pl.DataFrame
+    boilerplate: pl.DataFrame  # the next BOILERPLATE
 
 
 def _damaged(storage: Storage, rel: str, exc: BaseException) -> LakeDamaged:
@@ -175,8 +211,21 @@ class LakeWriter:
             kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
             collisions = resolved_collisions(changes.article_keys, kept)
             removed = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(collisions.demoted))))
+            relearned = self._relearned(state, fresh, collisions.winners, removed, changes, options)
             partitions = self._rewritten_partitions(
-                partitions, collisions.winners, removed, changes.parsed_rows, options, result
+                partitions,
+                pl.concat([collisions.winners.select(STAGED_KEYS), relearned.keys]),
+                pl.concat(
+                    [
+                        removed,
+                        old_loaded.filter(
+                            pl.col("source_path").is_in(relearned.keys["source_path"].implode())
+                        ),
+                    ]
+                ),
+                changes.parsed_rows,
+                options,
+                result,
             )
             duplicates = duplicate_records(collisions, processed, old_manifest, options.run_id, now)
             gone = leaving | set(collisions.losers)
@@ -189,6 +238,15 @@ class LakeWriter:
         pending = replace(state, partitions=dict(sorted(partitions.items())))
         if fresh:  # every row is now this parser's
             pending.parser_version = options.parser_version
+        if result.rejected is None:
+            pending.boilerplate = self._write_if_changed(
+                relearned.boilerplate, self._dataset(state.boilerplate, BOILERPLATE),
+                None if fresh else state.boilerplate, BOILERPLATE, "boilerplate", options,
+            )  # fmt: skip
+            pending.line_counts = self._write_if_changed(
+                relearned.counts, relearned.old_counts, None if fresh else state.line_counts, LINE_COUNTS,
+                "_line_counts", options,
+            )  # fmt: skip
         pending.quarantine = self._write_if_changed(
             quarantine, old_quarantine, None if fresh else state.quarantine, QUARANTINE, "quarantine", options
         )
@@ -212,12 +270,126 @@ class LakeWriter:
         self, frame: pl.DataFrame, old: pl.DataFrame, old_rel: str | None, table: Table, dataset: str,
         options: LoadOptions,
     ) -> str:  # fmt: skip
-        frame = table.conform(frame).sort(table.names[0])
-        if old_rel is not None and frame.equals(table.conform(old).sort(table.names[0])):
+        frame = table.conform(frame).sort(table.names)
+        if old_rel is not None and frame.equals(table.conform(old).sort(table.names)):
             return old_rel
         rel = dataset_file(dataset, options.run_id)
         self._write(frame, table, rel)
         return rel
+
+    def learned_model(self) -> Model:
+        """The lines each feed has learned, as the committed state records them."""
+        return model_of_boilerplate(self._dataset(self.state().boilerplate, BOILERPLATE))
+
+    def _lines_of_rows(self, state: LakeState, rows: pl.DataFrame) -> pl.DataFrame:
+        """ARTICLE_LINES of loaded rows (source_path, year, month), read from their files."""
+        frames = [pl.DataFrame(schema=ARTICLE_LINES_SCHEMA)]
+        for (name,), part in (
+            rows.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
+        ):
+            paths = part["source_path"].implode()
+            for rel in state.partitions.get(str(name), []):
+                text = self._read(
+                    rel, ARTICLES, ["source_path", "source", "feed", "paragraphs", "boilerplate_lines"]
+                )
+                frames.append(article_lines(text.filter(pl.col("source_path").is_in(paths))))
+        return pl.concat(frames)
+
+    def _relearned(
+        self, state: LakeState, fresh: bool, winners: pl.DataFrame, removed: pl.DataFrame, changes: RunChanges,
+        options: LoadOptions,
+    ) -> _Relearned:  # fmt: skip
+        """The feeds' next model, and every row whose text it changes re-derived and staged.
+
+        The batches parsed with the committed model; once the run's rows are counted, a line that
+        a feed learns or unlearns changes the rows that carry it: this run's (from staging) and,
+        in the lake, the files that hold such rows (their keys join the run's, their old copies
+        leave), so the lake always equals a clean build of the same files.
+        """
+        old_counts = LINE_COUNTS.empty_frame() if fresh else self._dataset(state.line_counts, LINE_COUNTS)
+        leaving = pl.DataFrame(schema=ARTICLE_LINES_SCHEMA) if fresh else self._lines_of_rows(state, removed)
+        incoming = changes.lines.filter(pl.col("source_path").is_in(winners["source_path"].implode()))
+        counts = next_line_counts(old_counts, leaving, incoming)
+        learned = learned_lines(counts, options.learning)
+        old_boilerplate = self._dataset(state.boilerplate, BOILERPLATE)
+        model = model_of(learned)
+        changed = changed_lines(model_of_boilerplate(old_boilerplate), model)
+        texts: dict[tuple[str, int], str] = {}
+        for source, feed, line, hashed in old_boilerplate.select(
+            "source", "feed", "line", "line_hash"
+        ).iter_rows():
+            texts[(feed_key(source, feed) or "", hashed)] = line
+        keys = [winners.clear().select(STAGED_KEYS)]
+        if changed:
+            changed_frame = pl.DataFrame(
+                [(k, h) for k, hashes in changed.items() for h in hashes],
+                schema=LINE_COUNTS.schema_of("feed_key", "line_hash"),
+                orient="row",
+            )
+            carrying = incoming.join(changed_frame, on=["feed_key", "line_hash"])["source_path"].unique()
+            for (name,), part in (
+                winners.filter(pl.col("source_path").is_in(carrying.implode()))
+                .with_columns(_p=partition_name_expr())
+                .partition_by("_p", as_dict=True)
+                .items()
+            ):
+                self._restaged(
+                    changes.relearned(changes.parsed_rows(str(name), part["source_path"].to_list()), model),
+                    changes,
+                    texts,
+                )
+            if not fresh:
+                keys.extend(
+                    self._relearned_lake_rows(state, removed, changed, changed_frame, model, changes, texts)
+                )
+        return _Relearned(
+            keys=pl.concat(keys),
+            counts=counts,
+            old_counts=old_counts,
+            boilerplate=boilerplate_rows(learned, texts),
+        )
+
+    @staticmethod
+    def _restaged(rows: pl.DataFrame, changes: RunChanges, texts: dict[tuple[str, int], str]) -> None:
+        changes.stage(rows)
+        for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
+            for line in lines:
+                texts.setdefault((feed_key(source, feed) or "", line_hash(line_key(line))), line)
+
+    def _relearned_lake_rows(
+        self, state: LakeState, removed: pl.DataFrame, changed: Model, changed_frame: pl.DataFrame, model: Model,
+        changes: RunChanges, texts: dict[tuple[str, int], str],
+    ) -> list[pl.DataFrame]:  # fmt: skip
+        """Keys of the lake's rows (staying ones) that carry a changed line, re-derived and staged;
+        one file is read at a time, and only files holding rows of a changed feed are read whole."""
+        gone = removed["source_path"].implode()
+        feeds = list(changed)
+        key_expr = pl.col("source").fill_null("") + pl.lit("\x1f") + pl.col("feed").fill_null("")
+        out = []
+        for name, files in sorted(state.partitions.items()):
+            year, month = partition_key(name)
+            for rel in files:
+                heads = self._read(rel, ARTICLES, ["source_path", "source", "feed"])
+                wanted = heads.filter(key_expr.is_in(feeds) & ~pl.col("source_path").is_in(gone))
+                if wanted.is_empty():
+                    continue
+                rows = self._read(rel, ARTICLES).filter(
+                    pl.col("source_path").is_in(wanted["source_path"].implode())
+                )
+                hit = (
+                    article_lines(rows)
+                    .join(changed_frame, on=["feed_key", "line_hash"])["source_path"]
+                    .unique()
+                )
+                rows = rows.filter(pl.col("source_path").is_in(hit.implode()))
+                if rows.is_empty():
+                    continue
+                rows = ARTICLES.conform(
+                    rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
+                )
+                self._restaged(changes.relearned(rows, model), changes, texts)
+                out.append(rows.select(STAGED_KEYS))
+        return out
 
     def _partition_keys(self, files: list[str]) -> pl.DataFrame:
         """The sort keys of a partition's rows and the file of each (a few columns read)."""
@@ -304,7 +476,9 @@ class LakeWriter:
         """Whether the prepared state changes what readers see (articles or quarantine)."""
         pending, current = self._pending, self.state()
         return pending is not None and (
-            pending.partitions != current.partitions or pending.quarantine != current.quarantine
+            pending.partitions != current.partitions
+            or pending.quarantine != current.quarantine
+            or pending.boilerplate != current.boilerplate
         )
 
     def discard(self) -> None:

@@ -4,6 +4,9 @@ the merge. The only code that knows the folder's layout.
 LAKE/_staging/<run>/articles/<partition>/<batch>.arrow   parsed rows, one file per batch and partition
 LAKE/_staging/<run>/quarantine/<batch>.arrow             files that could not become rows
 LAKE/_staging/<run>/processed/<batch>.arrow              every file read (PROCESSED_SCHEMA)
+LAKE/_staging/<run>/lines/<batch>.arrow                  the parsed rows' lines (ARTICLE_LINES_SCHEMA)
+LAKE/_staging/<run>/articles/<partition>/relearned-<n>.arrow  rows re-derived by the merge; they
+                                                         take the place of their batch's rows
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.schema import ARTICLE_KEYS, ARTICLE_ORDER, ARTICLES, PROCESSED_SCHEMA, QUARANTINE
+from transforms.schema import (
+    ARTICLE_KEYS,
+    ARTICLE_LINES_SCHEMA,
+    ARTICLE_ORDER,
+    ARTICLES,
+    PROCESSED_SCHEMA,
+    QUARANTINE,
+)
 from warehouse.layout import STAGING_DIR, checked_run_id, partition_name_expr
 from warehouse.storage import Storage
 
@@ -30,6 +40,7 @@ def staged_batch(
     articles: pl.DataFrame,
     quarantine: pl.DataFrame,
     processed: pl.DataFrame,
+    lines: pl.DataFrame,
 ) -> None:
     """Write one batch's frames: its rows split by partition, so the merge reads one at a time."""
     name = f"{index:06d}.arrow"
@@ -40,6 +51,7 @@ def staged_batch(
         storage.write_staged(rows, f"{folder}/articles/{partition}/{name}")
     storage.write_staged(quarantine, f"{folder}/quarantine/{name}")
     storage.write_staged(processed, f"{folder}/processed/{name}")
+    storage.write_staged(lines, f"{folder}/lines/{name}")
 
 
 @dataclass
@@ -71,6 +83,20 @@ class StagedRun:
     def processed(self) -> pl.DataFrame:
         return self._read("processed", pl.DataFrame(schema=PROCESSED_SCHEMA))
 
+    def lines(self) -> pl.DataFrame:
+        return self._read("lines", pl.DataFrame(schema=ARTICLE_LINES_SCHEMA))
+
+    def staged_relearned(self, rows: pl.DataFrame) -> None:
+        """Stage rows the merge re-derived: they take the place of any staged row of their file."""
+        by_partition = rows.with_columns(_p=partition_name_expr()).partition_by(
+            "_p", as_dict=True, include_key=False
+        )
+        for (partition,), part in by_partition.items():
+            files = self._articles.setdefault(str(partition), [])
+            rel = f"{self.folder}/articles/{partition}/relearned-{len(files):06d}.arrow"
+            self.storage.write_staged(part, rel)
+            files.append(rel)  # last: its rows win
+
     def article_keys(self) -> pl.DataFrame:
         """STAGED_KEYS of every parsed row."""
         files = [f for partition in sorted(self._articles) for f in self._articles[partition]]
@@ -83,4 +109,5 @@ class StagedRun:
         files = self._articles.get(partition)
         if not files or not paths:
             return ARTICLES.empty_frame()
-        return self.storage.read_staged_rows(files, paths)
+        rows = self.storage.read_staged_rows(files, paths)
+        return rows.unique("source_path", keep="last", maintain_order=True)

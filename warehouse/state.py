@@ -25,13 +25,17 @@ class LakeState:
     quarantine: str | None = None
     manifest: str | None = None
     runs: str | None = None
+    boilerplate: str | None = None  # the lines each feed has learned (BOILERPLATE)
+    line_counts: str | None = None  # what they are learned from (LINE_COUNTS, in the store only)
     retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
     # The parser that made every row (set by a full build); None for a lake from before it was kept.
     parser_version: str | None = None
 
     def referenced(self) -> set[str]:
         files = {f for chunk in self.partitions.values() for f in chunk}
-        files.update(f for f in (self.quarantine, self.manifest, self.runs) if f)
+        files.update(
+            f for f in (self.quarantine, self.manifest, self.runs, self.boilerplate, self.line_counts) if f
+        )
         return files
 
 
@@ -57,6 +61,8 @@ def load_state(storage: Storage, name: str) -> LakeState:
             quarantine=data.get("quarantine"),
             manifest=data.get("manifest"),
             runs=data.get("runs"),
+            boilerplate=data.get("boilerplate"),
+            line_counts=data.get("line_counts"),
             retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
             parser_version=data.get("parser_version"),
         )

@@ -50,6 +50,7 @@ def test_golden_fields(name: str, corpus: list[Path]) -> None:
         "first_paragraph": paragraphs[0] if paragraphs else None,
         "last_paragraph": paragraphs[-1] if paragraphs else None,
         "paragraph_count": len(paragraphs),
+        "credits": row["credits"],
     }
     assert got == want
 
