@@ -24,7 +24,11 @@ def snapshot(lake: Path) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
     try:
         out = {}
-        for view, key in (("articles", "article_id"), ("quarantine", "source_path")):
+        for view, key in (
+            ("articles", ["article_id"]),
+            ("quarantine", ["source_path"]),
+            ("boilerplate", ["source", "feed", "line_hash"]),
+        ):
             frame = con.sql(f"SELECT * FROM {view}").pl()
             out[view] = frame.drop([c for c in frame.columns if c in VOLATILE]).sort(key)
         return out

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from transforms.boilerplate import FEED_TOTAL, feed_key, learnable_hashes, restored_lines, split_lines
-from transforms.keywords import KeywordWeights, keyword_tokens
+from transforms.keywords import KEYWORD_SCOPE_CHARS, KeywordWeights, keyword_tokens, top_keywords
 from transforms.measures import MEASURES, with_text_measures
 from transforms.schema import ARTICLE_LINES_SCHEMA, ARTICLES
 
@@ -55,9 +55,21 @@ def relearned_articles(
         paragraph_count=pl.col("paragraphs").list.len().cast(ARTICLES.polars_schema["paragraph_count"]),
         empty_body=pl.col("paragraphs").list.len() == 0,
     )
-    tokens = (
-        [keyword_tokens(title, body) for title, body in frame.select("title", "body_text").iter_rows()]
-        if weights
-        else None
-    )
-    return ARTICLES.conform(with_text_measures(frame, tokens, weights))
+    measured = with_text_measures(frame, None, None).with_columns(articles["keywords"])
+    if weights is None:
+        return ARTICLES.conform(measured.with_columns(keywords=pl.lit([], dtype=pl.List(pl.String()))))
+    # Keywords come from the title and the opening of the text: most boilerplate closes an
+    # article, so most rows keep theirs and only the rows whose opening changed are segmented.
+    opening = (pl.col("title").fill_null("") + "\n" + pl.col("body_text")).str.slice(0, KEYWORD_SCOPE_CHARS)
+    moved = articles.select(opening).to_series() != frame.select(opening).to_series()
+    if moved.any():
+        at = moved.arg_true()
+        redo = frame[at]
+        tokens = [
+            keyword_tokens(title, body) for title, body in redo.select("title", "body_text").iter_rows()
+        ]
+        keywords = measured["keywords"].to_list()
+        for index, found in zip(at.to_list(), top_keywords(tokens, weights).to_list(), strict=True):
+            keywords[index] = found
+        measured = measured.with_columns(pl.Series("keywords", keywords, ARTICLES.polars_schema["keywords"]))
+    return ARTICLES.conform(measured)

@@ -333,11 +333,10 @@ class LakeWriter:
                 .partition_by("_p", as_dict=True)
                 .items()
             ):
-                self._restaged(
-                    changes.relearned(changes.parsed_rows(str(name), part["source_path"].to_list()), model),
-                    changes,
-                    texts,
-                )
+                paths = part["source_path"].to_list()
+                for start in range(0, len(paths), options.rows_per_file):  # a file's worth at a time
+                    rows = changes.parsed_rows(str(name), paths[start : start + options.rows_per_file])
+                    self._restaged(changes.relearned(rows, model), changes, texts)
             if not fresh:
                 keys.extend(
                     self._relearned_lake_rows(state, removed, changed, changed_frame, model, changes, texts)

@@ -17,6 +17,10 @@ from flows.sample import sample_article
 from tests.helpers import assert_partition_files_bounded, assert_same_lake, assert_tree_is_the_catalog, run
 
 
+# Feeds learn from two articles on, so that a few steps make and unmake boilerplate lines.
+LEARNING = {"boilerplate_min_feed_articles": 2, "boilerplate_min_articles": 2, "boilerplate_min_share": 0.5}
+
+
 class LakeMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -31,10 +35,12 @@ class LakeMachine(RuleBasedStateMachine):
     def _files(self) -> list[Path]:
         return sorted(self.source.iterdir())
 
-    @rule(n=st.integers(1, 4))
-    def add(self, n: int) -> None:
+    @rule(n=st.integers(1, 4), footer=st.booleans())
+    def add(self, n: int, footer: bool) -> None:
         for _ in range(n):
             name, data = sample_article(self.counter, seed=3)
+            if footer:  # a line the feed repeats: learned once enough of its articles carry it
+                data = data.rstrip() + "\n<p>关注公众号，获取更多资讯</p>\n".encode()
             (self.source / name).write_bytes(data)
             self.counter += 1
 
@@ -73,12 +79,12 @@ class LakeMachine(RuleBasedStateMachine):
     @rule()
     def run_equals_a_clean_build(self) -> None:
         # Files of three rows: partitions span several files, so runs split, keep and rewrite some.
-        run(self.source, self.lake, allow_mass_delete=True, max_bad_ratio=1.0, rows_per_file=3)
+        run(self.source, self.lake, allow_mass_delete=True, max_bad_ratio=1.0, rows_per_file=3, **LEARNING)
         self.runs += 1
         assert_partition_files_bounded(self.lake, 3)
         clean = self.tmp / f"clean-{self.builds}"
         self.builds += 1
-        run(self.source, clean, max_bad_ratio=1.0)
+        run(self.source, clean, max_bad_ratio=1.0, **LEARNING)
         assert_same_lake(self.lake, clean)
         shutil.rmtree(clean)
 

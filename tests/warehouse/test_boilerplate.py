@@ -1,0 +1,149 @@
+"""Boilerplate learned per feed, over the real files of ../shared/corpus-feeds (ten feeds, twenty
+articles each): what is learned (golden, written after reading the files), what stays, and that
+a lake built in two halves, or after deletions, equals a clean build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import CORPUS
+from tests.helpers import assert_same_lake, run
+
+FEEDS = CORPUS.parent / "corpus-feeds"
+DISCLAIMER = "免责声明：本文内容与数据仅供参考，不构成投资建议，使用前核实。据此操作，风险自担。"
+# Read from the files: every 知乎日报 article ends with the link label; 15 of the 20 每经网 ones
+# carry the disclaimer and 13 open with the paper's dateline ("每日经济新闻 2021-07-31 16:06:27").
+LEARNED = {
+    ("知乎", "知乎日报", "查看知乎讨论", 20),
+    ("每经网", "重磅原创", DISCLAIMER, 15),
+    ("每经网", "重磅原创", "每日经济新闻 #-#-# #:#:#", 13),
+}
+
+
+def _feed_files() -> list[Path]:
+    files = sorted(FEEDS.glob("*.txt")) if FEEDS.is_dir() else []
+    if not files:
+        pytest.skip(f"{FEEDS} not found (../shared beside the project); CI always has it")
+    return files
+
+
+def _rows(lake: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _learned(lake: Path) -> set[tuple]:
+    rows = _rows(
+        lake,
+        "SELECT source, feed, CASE WHEN line LIKE '每日经济新闻 %' THEN regexp_replace(line, '[0-9]+', '#', 'g')"
+        " ELSE line END, articles FROM boilerplate",
+    )
+    return set(rows)
+
+
+@pytest.fixture(scope="module")
+def feeds_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _feed_files()
+    lake = tmp_path_factory.mktemp("feeds") / "lake"
+    run(FEEDS, lake, workers=2, batch_size=40)
+    return lake
+
+
+def test_the_lines_each_feed_repeats_are_learned_and_nothing_else(feeds_lake: Path) -> None:
+    assert _learned(feeds_lake) == LEARNED
+
+
+def test_learned_lines_leave_the_text_and_everything_derived_from_it(feeds_lake: Path) -> None:
+    leaks = _rows(
+        feeds_lake,
+        f"SELECT source_path FROM articles WHERE body_text LIKE '%查看知乎讨论%' OR body_text LIKE '%{DISCLAIMER[:12]}%'"
+        " OR list_contains(paragraphs, '查看知乎讨论') OR lead LIKE '每日经济新闻 20%'",
+    )
+    assert leaks == []
+    # The measures are of the text as it is now: char_count counts no removed line.
+    wrong = _rows(
+        feeds_lake,
+        "SELECT source_path FROM articles WHERE char_count <> length(regexp_replace(body_text, '\\s', '', 'g'))"
+        " OR paragraph_count <> len(paragraphs) OR lead IS DISTINCT FROM paragraphs[1]",
+    )
+    assert wrong == []
+    (zhihu,) = _rows(
+        feeds_lake,
+        "SELECT count(*) FROM articles WHERE source = '知乎' AND boilerplate_lines = ['查看知乎讨论']"
+        " AND boilerplate_at[1] = len(paragraphs) + len(credits) * 0",
+    )
+    assert zhihu == (20,)
+
+
+def test_a_feeds_structure_is_not_boilerplate(feeds_lake: Path) -> None:
+    """格隆汇's section headings and list numbers recur, but in few of its articles or as numbers."""
+    (kept,) = _rows(
+        feeds_lake,
+        "SELECT count(*) FILTER (WHERE list_contains(paragraphs, '摘要')),"
+        " count(*) FILTER (WHERE list_contains(paragraphs, '1')),"
+        " count(*) FILTER (WHERE list_contains(paragraphs, '风险提示')) FROM articles WHERE source = '格隆汇'",
+    )
+    assert kept == (3, 5, 3)
+
+
+def test_credit_lines_go_to_credits(feeds_lake: Path) -> None:
+    credits = dict(_rows(feeds_lake, "SELECT source, flatten(list(credits)) FROM articles GROUP BY 1"))
+    assert "(记者 姚祥云)" in credits["每经网"] and "封面图片来源：摄图网" in credits["每经网"]
+    assert credits["36kr"] == ["作者 | 赵若慈", "译者：蒂克伟"] or sorted(credits["36kr"]) == [
+        "作者 | 赵若慈",
+        "译者：蒂克伟",
+    ]
+    assert not _rows(feeds_lake, "SELECT 1 FROM articles WHERE body_text LIKE '%(记者 %)%'")
+
+
+def test_a_lake_built_in_two_halves_equals_a_clean_build(tmp_path: Path, feeds_lake: Path) -> None:
+    """The first ten articles of each feed, then all: the first run learns from ten articles a
+    feed, the second from twenty (a line's threshold moves with the feed's size)."""
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    source.mkdir()
+    files = _feed_files()
+    by_feed: dict[str, list[Path]] = {}
+    for line in (FEEDS / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines():
+        name, _repo, origin, *_ = line.split("\t")
+        by_feed.setdefault(origin.rsplit("/", 1)[0], []).append(FEEDS / name)
+    assert len(by_feed) == 10 and all(len(v) == 20 for v in by_feed.values())
+    for paths in by_feed.values():
+        for path in paths[:10]:
+            shutil.copy(path, source / path.name)
+    run(source, lake)
+    for path in files:
+        shutil.copy(path, source / path.name)
+    assert run(source, lake).files_new == 100
+    assert_same_lake(lake, feeds_lake)
+    assert _learned(lake) == LEARNED
+
+
+def test_deleting_articles_unlearns_a_line_and_puts_it_back(tmp_path: Path) -> None:
+    source, lake, clean = tmp_path / "src", tmp_path / "lake", tmp_path / "clean"
+    shutil.copytree(FEEDS, source)
+    (source / "MANIFEST.tsv").unlink(missing_ok=True)
+    run(source, lake)
+    zhihu = [p for p in sorted(source.glob("*.txt")) if "知乎日报" in p.read_text(encoding="utf-8")[:300]]
+    for path in zhihu[:15]:  # five left: too few to learn from
+        path.unlink()
+    run(source, lake, allow_mass_delete=True)
+    tails = _rows(lake, "SELECT paragraphs[-1], len(boilerplate_lines) FROM articles WHERE source = '知乎'")
+    assert tails == [("查看知乎讨论", 0)] * 5
+    run(source, clean)
+    assert_same_lake(lake, clean)
+
+
+def test_feeds_with_few_articles_learn_nothing(corpus: list[Path], tmp_path: Path) -> None:
+    """The 46 files of ../shared/corpus come from feeds of a few articles each."""
+    run(CORPUS, tmp_path / "lake")
+    assert _rows(tmp_path / "lake", "SELECT count(*) FROM boilerplate") == [(0,)]
+    assert _rows(tmp_path / "lake", "SELECT count(*) FROM articles WHERE len(boilerplate_lines) > 0") == [
+        (0,)
+    ]
