@@ -110,7 +110,11 @@ def measure(n: int, work: Path, real: Path) -> dict[str, Any]:
     shutil.rmtree(lake, ignore_errors=True)
     run = ["run", "--quiet", "--source", str(source), "--lake", str(lake)]
     full_s, full_rss = _cli(run)
-    result: dict[str, Any] = {"articles": n, "full_run_s": round(full_s, 1), "full_peak_rss_mb": full_rss >> 20}
+    result: dict[str, Any] = {
+        "articles": n,
+        "full_run_s": round(full_s, 1),
+        "full_peak_rss_mb": full_rss >> 20,
+    }
     result.update(_file_sizes(lake))
     changed = sorted(source.glob("*.md"))[::100]
     for path in changed:
@@ -135,11 +139,17 @@ def measure(n: int, work: Path, real: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="200000", help="comma-separated corpus sizes")
-    parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench", help="where corpora and lakes go")
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "data" / "bench", help="where corpora and lakes go"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="where the JSON goes")
-    parser.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "corpus", help="real article files")
+    parser.add_argument(
+        "--real", type=Path, default=ROOT.parent / "shared" / "corpus", help="real article files"
+    )
     args = parser.parse_args()
     results = [measure(int(s), args.work, args.real) for s in args.sizes.split(",") if s]
     args.out.mkdir(parents=True, exist_ok=True)

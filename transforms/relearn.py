@@ -10,9 +10,7 @@ import polars as pl
 from transforms.boilerplate import FEED_TOTAL, feed_key, learnable_hashes, restored_lines, split_lines
 from transforms.keywords import KEYWORD_SCOPE_CHARS, KeywordWeights, keyword_tokens, top_keywords
 from transforms.measures import MEASURES, with_text_measures
-from transforms.schema import ARTICLE_LINES_SCHEMA, ARTICLES
-
-_TEXT_COLUMNS = ["source_path", "source", "feed", "paragraphs", "boilerplate_lines"]
+from transforms.schema import ARTICLE_LINES, ARTICLE_LINES_SCHEMA, ARTICLES
 
 
 def article_lines(articles: pl.DataFrame) -> pl.DataFrame:
@@ -20,7 +18,7 @@ def article_lines(articles: pl.DataFrame) -> pl.DataFrame:
     an article carries (its paragraphs and the boilerplate taken out of them), and one with
     line_hash FEED_TOTAL per article of a feed."""
     rows = []
-    for path, source, feed, paragraphs, removed in articles.select(_TEXT_COLUMNS).iter_rows():
+    for path, source, feed, paragraphs, removed in articles.select(ARTICLE_LINES).iter_rows():
         key = feed_key(source, feed)
         if key is not None:
             rows.append((path, key, FEED_TOTAL))

@@ -367,6 +367,7 @@ TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS)
 
 # Column sets the pipeline moves between stages, taken from the tables above.
 LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing
+LINE_KEY = ["feed_key", "line_hash"]  # a line of a feed, as the boilerplate counts key it
 # One row per article and distinct learnable line: what the boilerplate counts are made of.
 ARTICLE_LINES_SCHEMA = pl.Schema(
     {**ARTICLES.schema_of("source_path"), **LINE_COUNTS.schema_of("feed_key", "line_hash")}
@@ -376,5 +377,7 @@ PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest 
 )
 ARTICLE_KEYS = ["source_path", "article_id", *ARTICLES.partition_keys]  # what resolves collisions
 ARTICLE_ORDER = ["published_at", "article_id"]  # how a partition's files are sorted (nulls last)
+ARTICLE_FEED = ["source_path", "source", "feed"]  # which feed a row is of
+ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines"]  # every line a row carries
 
 ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from transforms.boilerplate import FEED_TOTAL, LearningRule
-from transforms.schema import BOILERPLATE, LINE_COUNTS
+from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY
 
 Model = dict[str, frozenset[int]]  # feed_key -> learned line hashes
 
@@ -17,7 +17,7 @@ def next_line_counts(old: pl.DataFrame, leaving: pl.DataFrame, incoming: pl.Data
     """LINE_COUNTS after a run: the old counts, less the lines of the rows that leave the lake,
     plus those of the rows that enter it (article lines: one row per article and line, and one
     with line_hash FEED_TOTAL per article)."""
-    keys = ["feed_key", "line_hash"]
+    keys = LINE_KEY
     delta = [
         leaving.group_by(keys).len().select(*keys, articles=-pl.col("len").cast(pl.Int64())),
         incoming.group_by(keys).len().select(*keys, articles=pl.col("len").cast(pl.Int64())),

@@ -15,10 +15,13 @@ from transforms.boilerplate import LearningRule, feed_key, line_hash, line_key
 from transforms.reasons import Reason
 from transforms.relearn import article_lines
 from transforms.schema import (
+    ARTICLE_FEED,
+    ARTICLE_LINES,
     ARTICLE_LINES_SCHEMA,
     ARTICLES,
     BOILERPLATE,
     LINE_COUNTS,
+    LINE_KEY,
     MANIFEST,
     QUARANTINE,
     RUNS,
@@ -289,9 +292,7 @@ class LakeWriter:
         ):
             paths = part["source_path"].implode()
             for rel in state.partitions.get(str(name), []):
-                text = self._read(
-                    rel, ARTICLES, ["source_path", "source", "feed", "paragraphs", "boilerplate_lines"]
-                )
+                text = self._read(rel, ARTICLES, ARTICLE_LINES)
                 frames.append(article_lines(text.filter(pl.col("source_path").is_in(paths))))
         return pl.concat(frames)
 
@@ -326,7 +327,7 @@ class LakeWriter:
                 schema=LINE_COUNTS.schema_of("feed_key", "line_hash"),
                 orient="row",
             )
-            carrying = incoming.join(changed_frame, on=["feed_key", "line_hash"])["source_path"].unique()
+            carrying = incoming.join(changed_frame, on=LINE_KEY)["source_path"].unique()
             for (name,), part in (
                 winners.filter(pl.col("source_path").is_in(carrying.implode()))
                 .with_columns(_p=partition_name_expr())
@@ -368,18 +369,14 @@ class LakeWriter:
         for name, files in sorted(state.partitions.items()):
             year, month = partition_key(name)
             for rel in files:
-                heads = self._read(rel, ARTICLES, ["source_path", "source", "feed"])
+                heads = self._read(rel, ARTICLES, ARTICLE_FEED)
                 wanted = heads.filter(key_expr.is_in(feeds) & ~pl.col("source_path").is_in(gone))
                 if wanted.is_empty():
                     continue
                 rows = self._read(rel, ARTICLES).filter(
                     pl.col("source_path").is_in(wanted["source_path"].implode())
                 )
-                hit = (
-                    article_lines(rows)
-                    .join(changed_frame, on=["feed_key", "line_hash"])["source_path"]
-                    .unique()
-                )
+                hit = article_lines(rows).join(changed_frame, on=LINE_KEY)["source_path"].unique()
                 rows = rows.filter(pl.col("source_path").is_in(hit.implode()))
                 if rows.is_empty():
                     continue

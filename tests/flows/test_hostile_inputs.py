@@ -102,7 +102,9 @@ def test_recoverable_oddities_still_become_rows(tmp_path: Path, monkeypatch: pyt
     lake_dirs = {
         p.relative_to(tmp_path / "lake").as_posix() for p in (tmp_path / "lake").rglob("*") if p.is_dir()
     }
-    assert all(d.split("/")[0] in {"articles", "quarantine", "runs", "_files"} for d in lake_dirs), lake_dirs
+    assert all(
+        d.split("/")[0] in {"articles", "quarantine", "runs", "boilerplate", "_files"} for d in lake_dirs
+    ), lake_dirs
     assert not any("etc" in d or "tmp" in d for d in lake_dirs)
 
 

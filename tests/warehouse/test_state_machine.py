@@ -16,7 +16,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from flows.sample import sample_article
 from tests.helpers import assert_partition_files_bounded, assert_same_lake, assert_tree_is_the_catalog, run
 
-
 # Feeds learn from two articles on, so that a few steps make and unmake boilerplate lines.
 LEARNING = {"boilerplate_min_feed_articles": 2, "boilerplate_min_articles": 2, "boilerplate_min_share": 0.5}
 
