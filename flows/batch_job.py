@@ -37,7 +37,7 @@ class BatchJob:
     tz: str
     max_file_bytes: int
     storage_options: dict[str, Any] = field(default_factory=dict)
-    learned_lines: dict[str, list[int]] = field(default_factory=dict)  # the lake's model, by feed
+    learned_lines: dict[int, list[int]] = field(default_factory=dict)  # the lake's model, by feed
 
 
 @contextmanager

@@ -116,7 +116,7 @@ def loaded_changes(
     """Merge what the batches staged into the lake's pending state (committed later)."""
     staged = StagedRun(writer.storage, staging)
 
-    def relearned(rows: pl.DataFrame, model: dict[str, frozenset[int]]) -> pl.DataFrame:
+    def relearned(rows: pl.DataFrame, model: dict[int, frozenset[int]]) -> pl.DataFrame:
         from flows.keyword_table import jieba_keyword_weights
         from transforms.relearn import relearned_articles
 
@@ -178,7 +178,7 @@ def batch_jobs(
     staging: str,
     run_id: str,
     now: dt.datetime,
-    learned: dict[str, frozenset[int]],
+    learned: dict[int, frozenset[int]],
 ) -> list[BatchJob]:
     rows: BatchRows = list(
         plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()

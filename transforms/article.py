@@ -39,9 +39,9 @@ class ParseOptions:
     # The IDF table keywords are weighed by; without it keywords are left empty.
     keyword_weights: KeywordWeights | None = None
     # The lines each feed is known to repeat (by feed_key: line hashes), learned from the lake.
-    learned_lines: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    learned_lines: Mapping[int, frozenset[int]] = field(default_factory=dict)
 
-    def learned_for(self, key: str | None) -> frozenset[int]:
+    def learned_for(self, key: int | None) -> frozenset[int]:
         return self.learned_lines.get(key, frozenset()) if key is not None else frozenset()
 
     @property

@@ -39,11 +39,12 @@ _MAX_CREDIT_CHARS = 80
 _CREDIT_HEAD, _CREDIT_TAIL = 2, 3
 
 
-def feed_key(source: str | None, feed: str | None) -> str | None:
-    """What a feed's lines are learned under: its source and feed (None: nothing is learned)."""
+def feed_key(source: str | None, feed: str | None) -> int | None:
+    """What a feed's lines are learned under: a hash of its source and feed (None: nothing is
+    learned). A number, not the names: the lake counts millions of (feed, line) pairs."""
     if source is None and feed is None:
         return None
-    return f"{source or ''}\x1f{feed or ''}"
+    return line_hash(f"\x1d{source or ''}\x1f{feed or ''}")
 
 
 @dataclass(frozen=True)

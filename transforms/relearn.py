@@ -27,7 +27,7 @@ def article_lines(articles: pl.DataFrame) -> pl.DataFrame:
 
 
 def relearned_articles(
-    articles: pl.DataFrame, learned: Mapping[str, frozenset[int]], weights: KeywordWeights | None
+    articles: pl.DataFrame, learned: Mapping[int, frozenset[int]], weights: KeywordWeights | None
 ) -> pl.DataFrame:
     """The rows with each feed's learned lines taken out of (or put back into) their text, and
     what derives from the text computed again."""
@@ -37,7 +37,7 @@ def relearned_articles(
     columns = ["source", "feed", "paragraphs", "boilerplate_lines", "boilerplate_at"]
     for source, feed, paragraphs, lines_out, at in articles.select(columns).iter_rows():
         split = split_lines(
-            restored_lines(paragraphs, lines_out, at), learned.get(feed_key(source, feed) or "", frozenset())
+            restored_lines(paragraphs, lines_out, at), learned.get(feed_key(source, feed) or 0, frozenset())
         )
         kept.append(split.kept)
         removed.append(split.removed)

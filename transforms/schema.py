@@ -357,7 +357,12 @@ LINE_COUNTS = Table(
     description="Per feed, how many loaded articles carry each learnable line (line_hash 0: the "
     "feed's article count). Kept in the store: what the boilerplate model is learned from.",
     columns=(
-        _c("feed_key", pl.String(), False, "source and feed, joined by a unit separator."),
+        _c(
+            "feed_key",
+            pl.Int64(),
+            False,
+            "Hash of the feed's source and feed (transforms.boilerplate.feed_key).",
+        ),
         _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form; 0 for the feed's total."),
         _c("articles", pl.Int64(), False, "Loaded articles of the feed carrying the line."),
     ),

@@ -7,27 +7,31 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.boilerplate import FEED_TOTAL, LearningRule
+from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key
 from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY
 
-Model = dict[str, frozenset[int]]  # feed_key -> learned line hashes
+Model = dict[int, frozenset[int]]  # feed_key -> learned line hashes
+LineText = tuple[str | None, str | None, str]  # source, feed, the line as an article carries it
 
 
-def next_line_counts(old: pl.DataFrame, leaving: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
+def next_line_counts(
+    old: pl.DataFrame, leaving: pl.DataFrame | pl.LazyFrame, incoming: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """LINE_COUNTS after a run: the old counts, less the lines of the rows that leave the lake,
     plus those of the rows that enter it (article lines: one row per article and line, and one
     with line_hash FEED_TOTAL per article)."""
     keys = LINE_KEY
-    delta = [
-        leaving.group_by(keys).len().select(*keys, articles=-pl.col("len").cast(pl.Int64())),
-        incoming.group_by(keys).len().select(*keys, articles=pl.col("len").cast(pl.Int64())),
+    counted = [
+        frame.lazy().group_by(keys).agg(articles=pl.len().cast(pl.Int64()) * sign)
+        for frame, sign in ((leaving, -1), (incoming, 1))
     ]
     return LINE_COUNTS.conform(
-        pl.concat([LINE_COUNTS.conform(old), *(LINE_COUNTS.conform(d) for d in delta)])
+        pl.concat([LINE_COUNTS.conform(old).lazy(), *counted])
         .group_by(keys)
         .agg(pl.col("articles").sum())
         .filter(pl.col("articles") > 0)
         .sort(keys)
+        .collect()
     )
 
 
@@ -43,7 +47,7 @@ def learned_lines(counts: pl.DataFrame, rule: LearningRule) -> pl.DataFrame:
         return pl.DataFrame(schema={**LINE_COUNTS.polars_schema, "feed_articles": pl.Int64()})
     limits = pl.DataFrame(
         {"feed_key": list(thresholds), "_threshold": list(thresholds.values())},
-        schema={"feed_key": pl.String(), "_threshold": pl.Int64()},
+        schema={"feed_key": pl.Int64(), "_threshold": pl.Int64()},
     )
     return (
         counts.filter(pl.col("line_hash") != FEED_TOTAL)
@@ -59,12 +63,12 @@ def model_of(learned: pl.DataFrame) -> Model:
     """The learned line hashes of each feed, from learned_lines (or a BOILERPLATE frame with a
     feed_key column)."""
     return {
-        str(key[0]): frozenset(rows["line_hash"].to_list())
+        int(key[0]): frozenset(rows["line_hash"].to_list())
         for key, rows in learned.partition_by("feed_key", as_dict=True).items()
     }
 
 
-def changed_lines(before: Mapping[str, frozenset[int]], after: Mapping[str, frozenset[int]]) -> Model:
+def changed_lines(before: Mapping[int, frozenset[int]], after: Mapping[int, frozenset[int]]) -> Model:
     """Per feed, the lines learned or unlearned between two models (only feeds with a change)."""
     out = {}
     for key in set(before) | set(after):
@@ -74,28 +78,21 @@ def changed_lines(before: Mapping[str, frozenset[int]], after: Mapping[str, froz
     return out
 
 
-def boilerplate_rows(learned: pl.DataFrame, texts: Mapping[tuple[str, int], str]) -> pl.DataFrame:
-    """The BOILERPLATE dataset: each learned line with its text, counts and share of its feed."""
+def boilerplate_rows(learned: pl.DataFrame, texts: Mapping[tuple[int, int], LineText]) -> pl.DataFrame:
+    """The BOILERPLATE dataset: each learned line with its feed, text, counts and share."""
+    named = [texts.get((k, h), (None, None, "")) for k, h in learned.select(LINE_KEY).iter_rows()]
     frame = learned.with_columns(
-        line=pl.Series(
-            [texts.get((k, h), "") for k, h in learned.select("feed_key", "line_hash").iter_rows()],
-            dtype=pl.String(),
-        ),
-        source=pl.col("feed_key").str.split_exact("\x1f", 1).struct.field("field_0"),
-        feed=pl.col("feed_key").str.split_exact("\x1f", 1).struct.field("field_1"),
+        source=pl.Series([n[0] for n in named], dtype=pl.String()),
+        feed=pl.Series([n[1] for n in named], dtype=pl.String()),
+        line=pl.Series([n[2] for n in named], dtype=pl.String()),
         share=(pl.col("articles") / pl.col("feed_articles")).round(4),
-    ).with_columns(
-        source=pl.when(pl.col("source") == "").then(None).otherwise(pl.col("source")),
-        feed=pl.when(pl.col("feed") == "").then(None).otherwise(pl.col("feed")),
     )
     return BOILERPLATE.conform(frame).sort(
-        "source", "feed", "articles", "line", descending=[False, False, True, False]
+        "source", "feed", "articles", "line", descending=[False, False, True, False], nulls_last=True
     )
 
 
 def model_of_boilerplate(rows: pl.DataFrame) -> Model:
     """The model a BOILERPLATE dataset describes."""
-    with_key = rows.with_columns(
-        feed_key=pl.col("source").fill_null("") + pl.lit("\x1f") + pl.col("feed").fill_null("")
-    )
-    return model_of(with_key)
+    keys = [feed_key(source, feed) for source, feed in rows.select("source", "feed").iter_rows()]
+    return model_of(rows.with_columns(feed_key=pl.Series(keys, dtype=pl.Int64())))

@@ -39,7 +39,7 @@ def planned_changes(listing: pl.DataFrame, manifest: pl.DataFrame, full_refresh:
         return Plan(candidates=candidates, deleted=deleted, new=new, seen=listing.height)
 
     joined = listing.join(
-        manifest.select("source_path", "size_bytes", "mtime_ns", "source_sha256"),
+        manifest.select(*LISTING_SCHEMA.names(), "source_sha256"),
         on="source_path",
         how="left",
         suffix="_old",

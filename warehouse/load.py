@@ -29,6 +29,7 @@ from transforms.schema import (
     Table,
 )
 from warehouse.feed_model import (
+    LineText,
     Model,
     boilerplate_rows,
     changed_lines,
@@ -83,7 +84,7 @@ class RunChanges:
     quarantine: pl.DataFrame  # files that could not become rows (QUARANTINE)
     processed: pl.DataFrame  # every file read (PROCESSED_SCHEMA)
     deleted: list[str]
-    lines: pl.DataFrame  # the parsed rows' lines (ARTICLE_LINES_SCHEMA)
+    lines: pl.LazyFrame  # the parsed rows' lines (ARTICLE_LINES_SCHEMA)
     # Rows re-derived for a feed model (their keywords need the caller's IDF table), and where
     # they are staged so that parsed_rows returns them in place of the parsed ones.
     relearned: Callable[[pl.DataFrame, Model], pl.DataFrame]
@@ -309,17 +310,17 @@ class LakeWriter:
         """
         old_counts = LINE_COUNTS.empty_frame() if fresh else self._dataset(state.line_counts, LINE_COUNTS)
         leaving = pl.DataFrame(schema=ARTICLE_LINES_SCHEMA) if fresh else self._lines_of_rows(state, removed)
-        incoming = changes.lines.filter(pl.col("source_path").is_in(winners["source_path"].implode()))
+        incoming = changes.lines.join(winners.select("source_path").lazy(), on="source_path", how="semi")
         counts = next_line_counts(old_counts, leaving, incoming)
         learned = learned_lines(counts, options.learning)
         old_boilerplate = self._dataset(state.boilerplate, BOILERPLATE)
         model = model_of(learned)
         changed = changed_lines(model_of_boilerplate(old_boilerplate), model)
-        texts: dict[tuple[str, int], str] = {}
+        texts: dict[tuple[int, int], LineText] = {}
         for source, feed, line, hashed in old_boilerplate.select(
             "source", "feed", "line", "line_hash"
         ).iter_rows():
-            texts[(feed_key(source, feed) or "", hashed)] = line
+            texts[(feed_key(source, feed) or 0, hashed)] = (source, feed, line)
         keys = [winners.clear().select(STAGED_KEYS)]
         if changed:
             changed_frame = pl.DataFrame(
@@ -327,7 +328,12 @@ class LakeWriter:
                 schema=LINE_COUNTS.schema_of("feed_key", "line_hash"),
                 orient="row",
             )
-            carrying = incoming.join(changed_frame, on=LINE_KEY)["source_path"].unique()
+            carrying = (
+                incoming.join(changed_frame.lazy(), on=LINE_KEY)
+                .select("source_path")
+                .unique()
+                .collect()["source_path"]
+            )
             for (name,), part in (
                 winners.filter(pl.col("source_path").is_in(carrying.implode()))
                 .with_columns(_p=partition_name_expr())
@@ -350,27 +356,33 @@ class LakeWriter:
         )
 
     @staticmethod
-    def _restaged(rows: pl.DataFrame, changes: RunChanges, texts: dict[tuple[str, int], str]) -> None:
+    def _restaged(rows: pl.DataFrame, changes: RunChanges, texts: dict[tuple[int, int], LineText]) -> None:
         changes.stage(rows)
         for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
             for line in lines:
-                texts.setdefault((feed_key(source, feed) or "", line_hash(line_key(line))), line)
+                texts.setdefault(
+                    (feed_key(source, feed) or 0, line_hash(line_key(line))), (source, feed, line)
+                )
 
     def _relearned_lake_rows(
         self, state: LakeState, removed: pl.DataFrame, changed: Model, changed_frame: pl.DataFrame, model: Model,
-        changes: RunChanges, texts: dict[tuple[str, int], str],
+        changes: RunChanges, texts: dict[tuple[int, int], LineText],
     ) -> list[pl.DataFrame]:  # fmt: skip
         """Keys of the lake's rows (staying ones) that carry a changed line, re-derived and staged;
         one file is read at a time, and only files holding rows of a changed feed are read whole."""
         gone = removed["source_path"].implode()
-        feeds = list(changed)
-        key_expr = pl.col("source").fill_null("") + pl.lit("\x1f") + pl.col("feed").fill_null("")
         out = []
         for name, files in sorted(state.partitions.items()):
             year, month = partition_key(name)
             for rel in files:
                 heads = self._read(rel, ARTICLES, ARTICLE_FEED)
-                wanted = heads.filter(key_expr.is_in(feeds) & ~pl.col("source_path").is_in(gone))
+                pairs = heads.select("source", "feed").unique()
+                hit_feed = [feed_key(source, feed) in changed for source, feed in pairs.iter_rows()]
+                wanted = heads.join(
+                    pairs.filter(pl.Series(hit_feed, dtype=pl.Boolean())),
+                    on=["source", "feed"],
+                    nulls_equal=True,
+                ).filter(~pl.col("source_path").is_in(gone))
                 if wanted.is_empty():
                     continue
                 rows = self._read(rel, ARTICLES).filter(

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from transforms.reasons import Reason
-from transforms.schema import ARTICLE_ORDER, MANIFEST, QUARANTINE, FileStatus
+from transforms.schema import ARTICLE_KEYS, ARTICLE_ORDER, LISTING_SCHEMA, MANIFEST, QUARANTINE, FileStatus
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def duplicate_records(
             (path, f"same article_id {aid} as {winner}, which is kept")
             for path, (aid, winner) in sorted(collisions.losers.items())
         ],
-        schema={"source_path": pl.String(), "message": pl.String()},
+        schema=QUARANTINE.schema_of("source_path", "message"),
         orient="row",
     )
     return QUARANTINE.conform(
@@ -108,16 +108,16 @@ def next_manifest(
 ) -> pl.DataFrame:
     """Old entries of untouched files, refreshed entries of touched ones, new ones for the rest."""
     read = processed.filter(~pl.col("touched")).drop("touched")
-    loaded = read.join(winners.select("source_path", "article_id", "year", "month"), on="source_path")
+    loaded = read.join(winners.select(ARTICLE_KEYS), on="source_path")
     dup_ids = pl.DataFrame(
         [(p, aid) for p, (aid, _) in collisions.losers.items()],
-        schema={"source_path": pl.String(), "article_id": pl.String()},
+        schema=MANIFEST.schema_of("source_path", "article_id"),
         orient="row",
     )
     duplicates = read.join(dup_ids, on="source_path")
     quarantined = read.join(bad.select("source_path"), on="source_path")
     touched = old.join(
-        processed.filter(pl.col("touched")).select("source_path", "size_bytes", "mtime_ns"),
+        processed.filter(pl.col("touched")).select(LISTING_SCHEMA.names()),
         on="source_path",
         suffix="_now",
     ).with_columns(size_bytes=pl.col("size_bytes_now"), mtime_ns=pl.col("mtime_ns_now"))

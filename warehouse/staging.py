@@ -83,8 +83,14 @@ class StagedRun:
     def processed(self) -> pl.DataFrame:
         return self._read("processed", pl.DataFrame(schema=PROCESSED_SCHEMA))
 
-    def lines(self) -> pl.DataFrame:
-        return self._read("lines", pl.DataFrame(schema=ARTICLE_LINES_SCHEMA))
+    def lines(self) -> pl.LazyFrame:
+        """The parsed rows' lines, scanned: a clean build stages millions (read as they are used)."""
+        files = self._files.get("lines")
+        if not files:
+            return pl.LazyFrame(schema=ARTICLE_LINES_SCHEMA)
+        if self.storage.remote:
+            return self.storage.read_staged(files).lazy()
+        return pl.scan_ipc([self.storage.path(rel) for rel in files], hive_partitioning=False, glob=False)
 
     def staged_relearned(self, rows: pl.DataFrame) -> None:
         """Stage rows the merge re-derived: they take the place of any staged row of their file."""

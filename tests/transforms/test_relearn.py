@@ -32,7 +32,7 @@ def test_relearning_equals_parsing_with_the_model_and_unlearning_restores() -> N
     files = sorted((CORPUS.parent / "corpus-feeds").glob("30*.txt"))[:6]  # 知乎日报
     if not files:
         pytest.skip("../shared/corpus-feeds not found")
-    model = {feed_key("知乎", "知乎日报") or "": frozenset({line_hash(line_key("查看知乎讨论"))})}
+    model = {feed_key("知乎", "知乎日报") or 0: frozenset({line_hash(line_key("查看知乎讨论"))})}
     plain, learned = _parsed(files, {}), _parsed(files, model)
     assert learned["boilerplate_lines"].to_list() == [["查看知乎讨论"]] * len(files)
     weights = jieba_keyword_weights()
