@@ -24,7 +24,13 @@ _DIGITS = re.compile(r"\d+")
 # Words that open a credit: followed by a colon, a bar or a space ("记者 姚祥云")...
 _CREDIT_WORDS = (
     "本文作者|作者|译者|翻译|编译|撰文|文字|记者|编辑|责任编辑|责编|校对|审校|排版|美编|"
-    "图片来源|封面图片来源|封面来源|题图来源|题图|图源|摄影|本文来源|来源|出品|监制"
+    "图片来源|封面图片来源|封面来源|题图来源|题图|图源|摄影|本文来源|来源|出品|监制|原文链接|原文地址"
+)
+# "本文来自微信公众号“极客公园”（ID:geekpark），作者：Jesse，36氪经授权发布。", "题图来自 Unsplash"
+_SOURCE_CREDIT = re.compile(
+    r"^(?:编者按[:：]\s*)?(?:(?:本文来自|本文转载自|转载自|本文首发于)\s*(?:微信公众号|公众号|[“「\"《]|\S{0,12}(?:特邀作者|作者|专栏|投稿))"
+    r"|题图来自|封面来自|图片来自|ps[:：]\s*数据来自)",
+    re.I,
 )
 # ...and words that open one only before a colon or a bar ("文：张三", "Author: Jane Doe").
 _COLON_CREDIT_WORDS = "文|图|author|authors|editor|edited by|translator|translated by|photo|image|source|via"
@@ -88,7 +94,27 @@ def learnable_hashes(lines: Iterable[str]) -> list[int]:
 
 def is_credit(line: str) -> bool:
     """A line that only credits a person or a source: it goes to `credits`, not the text."""
-    return len(line) <= _MAX_CREDIT_CHARS and _CREDIT.match(line.strip()) is not None
+    text = line.strip()
+    if len(text) > _MAX_CREDIT_CHARS:
+        return False
+    return _CREDIT.match(text) is not None or _SOURCE_CREDIT.match(text) is not None
+
+
+# Lines that are boilerplate wherever they stand, in any feed: disclaimers and notices, link
+# labels with nothing behind them, a PDF link's label, a column's sign-off.
+_NOTICE = re.compile(
+    r"^(?:免责声明|版权声明|特别声明|风险声明|版权所有)\s*[:：]"
+    r"|^(?:查看|阅读|点击阅读|点击查看)(?:原文|全文|更多)\s*[>》]*$"
+    r"|^Download PDF(?:null)?$"
+    r"|请点击\s*[↓⬇]+$"
+    r"|^.{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$",
+    re.IGNORECASE,
+)
+
+
+def is_notice(line: str) -> bool:
+    """A disclaimer, notice, bare link label or sign-off: boilerplate in any feed."""
+    return _NOTICE.search(line.strip()) is not None
 
 
 def without_credits(lines: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -112,13 +138,14 @@ class SplitLines:
 
 
 def split_lines(lines: Sequence[str], learned: frozenset[int]) -> SplitLines:
-    """The lines whose keys the feed has learned are taken out; their places are kept, so that the
-    text can be put back together when the feed unlearns one (restored_lines)."""
+    """The lines whose keys the feed has learned, and notices (is_notice), are taken out; their
+    places are kept, so that the text can be put back together when the feed unlearns one
+    (restored_lines)."""
     kept: list[str] = []
     removed: list[str] = []
     removed_at: list[int] = []
     for index, line in enumerate(lines):
-        if learned and line_hash(line_key(line)) in learned:
+        if is_notice(line) or (learned and line_hash(line_key(line)) in learned):
             removed.append(line)
             removed_at.append(index)
         else:

@@ -182,8 +182,9 @@ ARTICLES = Table(
             "boilerplate_lines",
             STRINGS,
             False,
-            "Lines the article's feed repeats across its articles (learned from the lake, see the "
-            "boilerplate view), taken out of the text, in order.",
+            "Boilerplate taken out of the text, in order: lines the article's feed repeats across "
+            "its articles (learned from the lake, see the boilerplate view), and notices any feed "
+            "may carry (disclaimers, bare link labels, sign-offs).",
         ),
         _c(
             "boilerplate_at",

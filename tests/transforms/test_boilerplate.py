@@ -9,6 +9,7 @@ from transforms.boilerplate import (
     LearningRule,
     is_credit,
     is_learnable,
+    is_notice,
     learnable_hashes,
     line_hash,
     line_key,
@@ -36,6 +37,23 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "作者认为这一政策将在明年见效，" * 4,
     ]:
         assert not is_credit(line), line
+
+
+def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
+    for line in [
+        "免责声明：本文内容与数据仅供参考",
+        "Download PDFnull",
+        "阅读原文",
+        "关注疫情动态，请点击↓↓",
+    ]:
+        assert is_notice(line), line
+    for line in [
+        "风险提示",
+        "风险提示：经济下行超预期。",
+        "公司发布声明称将回购股份",
+        "查看更多的数据可以发现",
+    ]:
+        assert not is_notice(line), line
 
 
 def test_credits_are_taken_only_from_the_ends_of_an_article() -> None:
@@ -71,8 +89,8 @@ def test_taking_lines_out_and_putting_them_back_gives_the_text_again(
 ) -> None:
     model = frozenset(line_hash(line_key(x)) for x in learned)
     split = split_lines(lines, model)
-    assert not set(split.kept) & learned
-    assert all(line in learned for line in split.removed)
+    assert not set(split.kept) & learned and not any(is_notice(x) for x in split.kept)
+    assert all(line in learned or is_notice(line) for line in split.removed)
     assert restored_lines(split.kept, split.removed, split.removed_at) == lines
     # Unlearning everything restores the text; splitting again with the same model changes nothing.
     again = split_lines(restored_lines(split.kept, split.removed, split.removed_at), model)

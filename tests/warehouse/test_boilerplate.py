@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import CORPUS
 from tests.helpers import assert_same_lake, run
+from transforms.boilerplate import is_notice
 
 FEEDS = CORPUS.parent / "corpus-feeds"
 DISCLAIMER = "免责声明：本文内容与数据仅供参考，不构成投资建议，使用前核实。据此操作，风险自担。"
@@ -96,10 +97,9 @@ def test_a_feeds_structure_is_not_boilerplate(feeds_lake: Path) -> None:
 def test_credit_lines_go_to_credits(feeds_lake: Path) -> None:
     credits = dict(_rows(feeds_lake, "SELECT source, flatten(list(credits)) FROM articles GROUP BY 1"))
     assert "(记者 姚祥云)" in credits["每经网"] and "封面图片来源：摄图网" in credits["每经网"]
-    assert credits["36kr"] == ["作者 | 赵若慈", "译者：蒂克伟"] or sorted(credits["36kr"]) == [
-        "作者 | 赵若慈",
-        "译者：蒂克伟",
-    ]
+    assert {"作者 | 赵若慈", "译者：蒂克伟"} <= set(credits["36kr"])
+    # 36kr names the account it republishes at the start or the end of most articles.
+    assert sum("36氪经授权发布" in c for c in credits["36kr"]) >= 12
     assert not _rows(feeds_lake, "SELECT 1 FROM articles WHERE body_text LIKE '%(记者 %)%'")
 
 
@@ -141,9 +141,9 @@ def test_deleting_articles_unlearns_a_line_and_puts_it_back(tmp_path: Path) -> N
 
 
 def test_feeds_with_few_articles_learn_nothing(corpus: list[Path], tmp_path: Path) -> None:
-    """The 46 files of ../shared/corpus come from feeds of a few articles each."""
+    """The 46 files of ../shared/corpus come from feeds of a few articles each: only the notices
+    any feed may carry leave their text (a disclaimer, a promo, a PDF label, a sign-off)."""
     run(CORPUS, tmp_path / "lake")
     assert _rows(tmp_path / "lake", "SELECT count(*) FROM boilerplate") == [(0,)]
-    assert _rows(tmp_path / "lake", "SELECT count(*) FROM articles WHERE len(boilerplate_lines) > 0") == [
-        (0,)
-    ]
+    removed = _rows(tmp_path / "lake", "SELECT unnest(boilerplate_lines) FROM articles")
+    assert len(removed) == 5 and all(is_notice(line) for (line,) in removed)
