@@ -25,7 +25,7 @@ from flows.settings import Settings
 from flows.source import Source
 from transforms.schema import PARSER_VERSION, RUNS, RunStatus
 from warehouse.catalog import publish_catalog
-from warehouse.incremental import Plan, listing_frame, planned_changes
+from warehouse.incremental import Plan, planned_changes
 from warehouse.layout import STAGING_DIR, checked_run_id
 from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
 from warehouse.lock import lake_lock
@@ -106,7 +106,7 @@ def new_run_id(now: dt.datetime) -> str:
 
 def planned_run(settings: Settings, writer: LakeWriter) -> Plan:
     """List the source and compare it with the manifest; only what may have changed is planned."""
-    listing = listing_frame(Source(settings.source, settings.storage_options).listed(settings.patterns))
+    listing = Source(settings.source, settings.storage_options).listing(settings.patterns)
     return planned_changes(listing, writer.manifest(), settings.full_refresh)
 
 
