@@ -172,16 +172,35 @@ def batched_rows(rows: BatchRows, max_files: int, max_bytes: int) -> list[BatchR
     return batches
 
 
+# A run that reads this many files or more parses a sample of SAMPLE_FILES first, spread over
+# all of them, and learns from it which lines each feed repeats: the other batches parse with
+# that model, so that the merge re-derives only the rows it got wrong (a clean build would
+# otherwise re-derive every row that carries a feed's boilerplate).
+SAMPLE_FILES = 2_000
+SAMPLED_RUN_FILES = 5 * SAMPLE_FILES
+
+
+def sampled_candidates(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(a sample spread evenly over the files, the rest); no sample for a small run."""
+    if candidates.height < SAMPLED_RUN_FILES:
+        return candidates.clear(), candidates
+    every = candidates.height // SAMPLE_FILES
+    indexed = candidates.with_row_index("_i")
+    in_sample = pl.col("_i") % every == 0
+    return indexed.filter(in_sample).drop("_i"), indexed.filter(~in_sample).drop("_i")
+
+
 def batch_jobs(
-    plan: Plan,
+    candidates: pl.DataFrame,
     settings: Settings,
     staging: str,
     run_id: str,
     now: dt.datetime,
     learned: dict[int, frozenset[int]],
+    first_index: int = 0,
 ) -> list[BatchJob]:
     rows: BatchRows = list(
-        plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
+        candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
     )
     return [
         BatchJob(
@@ -197,7 +216,9 @@ def batch_jobs(
             storage_options=settings.storage_options,
             learned_lines={key: sorted(hashes) for key, hashes in learned.items()},
         )
-        for index, batch in enumerate(batched_rows(rows, settings.batch_size, settings.batch_bytes))
+        for index, batch in enumerate(
+            batched_rows(rows, settings.batch_size, settings.batch_bytes), first_index
+        )
     ]
 
 
@@ -318,13 +339,22 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
         try:
             settings = settings_for_lake(settings, writer.state(), say)
             plan = stages.plan(settings, writer)
-            jobs = batch_jobs(plan, settings, staging, summary.run_id, now, writer.learned_model())
+            sample, rest = sampled_candidates(plan.candidates)
+            learned = writer.learned_model()
+            jobs = batch_jobs(sample, settings, staging, summary.run_id, now, learned)
             say(
-                f"plan: {plan.seen} files, {plan.candidates.height} to read in {len(jobs)} batches, "
+                f"plan: {plan.seen} files, {plan.candidates.height} to read ({sample.height} first, as a sample), "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
             )
             summary.stage = "transform"
-            counts = stages.transform(jobs, settings.workers)
+            counts = stages.transform(jobs, settings.workers) if jobs else []
+            if jobs:
+                sampled = StagedRun(storage, staging).lines()
+                learned = writer.hinted_model(
+                    sampled, sample.height / plan.candidates.height, settings.learning_rule
+                )
+            more = batch_jobs(rest, settings, staging, summary.run_id, now, learned, len(jobs))
+            counts += stages.transform(more, settings.workers)
             touched = sum(c["touched"] for c in counts)
             say(
                 f"transform: {sum(c['parsed'] for c in counts)} parsed, "

@@ -7,7 +7,16 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.boilerplate import FEED_TOTAL, feed_key, learnable_hashes, restored_lines, split_lines
+from transforms.boilerplate import (
+    FEED_TOTAL,
+    feed_key,
+    is_notice,
+    learnable_hashes,
+    line_hash,
+    line_key,
+    restored_lines,
+    split_lines,
+)
 from transforms.keywords import KEYWORD_SCOPE_CHARS, KeywordWeights, keyword_tokens, top_keywords
 from transforms.measures import MEASURES, with_text_measures
 from transforms.schema import ARTICLE_LINES, ARTICLE_LINES_SCHEMA, ARTICLES
@@ -21,8 +30,9 @@ def article_lines(articles: pl.DataFrame) -> pl.DataFrame:
     for path, source, feed, paragraphs, removed in articles.select(ARTICLE_LINES).iter_rows():
         key = feed_key(source, feed)
         if key is not None:
-            rows.append((path, key, FEED_TOTAL))
-            rows.extend((path, key, h) for h in learnable_hashes([*paragraphs, *removed]))
+            taken = {line_hash(line_key(line)) for line in removed if not is_notice(line)}
+            rows.append((path, key, FEED_TOTAL, False))
+            rows.extend((path, key, h, h in taken) for h in learnable_hashes([*paragraphs, *removed]))
     return pl.DataFrame(rows, schema=ARTICLE_LINES_SCHEMA, orient="row")
 
 

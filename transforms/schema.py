@@ -375,8 +375,13 @@ TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS)
 LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing
 LINE_KEY = ["feed_key", "line_hash"]  # a line of a feed, as the boilerplate counts key it
 # One row per article and distinct learnable line: what the boilerplate counts are made of.
+# learned: whether the row has the line taken out as its feed's (what the merge checks it against).
 ARTICLE_LINES_SCHEMA = pl.Schema(
-    {**ARTICLES.schema_of("source_path"), **LINE_COUNTS.schema_of("feed_key", "line_hash")}
+    {
+        **ARTICLES.schema_of("source_path"),
+        **LINE_COUNTS.schema_of("feed_key", "line_hash"),
+        "learned": pl.Boolean(),
+    }
 )
 PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest records of it
     {**MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"), "touched": pl.Boolean()}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from transforms.boilerplate import LearningRule, feed_key, line_hash, line_key
+from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash, line_key
 from transforms.reasons import Reason
 from transforms.relearn import article_lines
 from transforms.schema import (
@@ -285,6 +285,23 @@ class LakeWriter:
         """The lines each feed has learned, as the committed state records them."""
         return model_of_boilerplate(self._dataset(self.state().boilerplate, BOILERPLATE))
 
+    def hinted_model(self, sampled: pl.LazyFrame, share: float, rule: LearningRule) -> Model:
+        """The model to parse the rest of a run with, after a sample of it (share of its files):
+        the lake's, and the lines the sample repeats, learned by the rule scaled to the sample.
+        Only a hint: the merge learns from every row and re-derives the rows it got wrong."""
+        scaled = LearningRule(
+            rule.min_share,
+            max(2, round(rule.min_articles * share)),
+            max(2, round(rule.min_feed_articles * share)),
+        )
+        hint = dict(self.learned_model())
+        counts = next_line_counts(
+            LINE_COUNTS.empty_frame(), pl.DataFrame(schema=ARTICLE_LINES_SCHEMA), sampled
+        )
+        for key, hashes in model_of(learned_lines(counts, scaled)).items():
+            hint[key] = hint.get(key, frozenset()) | hashes
+        return hint
+
     def _lines_of_rows(self, state: LakeState, rows: pl.DataFrame) -> pl.DataFrame:
         """ARTICLE_LINES of loaded rows (source_path, year, month), read from their files."""
         frames = [pl.DataFrame(schema=ARTICLE_LINES_SCHEMA)]
@@ -322,18 +339,22 @@ class LakeWriter:
         ).iter_rows():
             texts[(feed_key(source, feed) or 0, hashed)] = (source, feed, line)
         keys = [winners.clear().select(STAGED_KEYS)]
-        if changed:
-            changed_frame = pl.DataFrame(
-                [(k, h) for k, hashes in changed.items() for h in hashes],
-                schema=LINE_COUNTS.schema_of("feed_key", "line_hash"),
-                orient="row",
-            )
-            carrying = (
-                incoming.join(changed_frame.lazy(), on=LINE_KEY)
-                .select("source_path")
-                .unique()
-                .collect()["source_path"]
-            )
+        # This run's rows were parsed with the lake's model or a sample's: those whose learned
+        # lines are not the final model's are re-derived.
+        in_model = pl.DataFrame(
+            [(k, h) for k, hashes in model.items() for h in hashes],
+            schema=LINE_COUNTS.schema_of(*LINE_KEY),
+            orient="row",
+        ).with_columns(in_model=pl.lit(True))
+        carrying = (
+            incoming.filter(pl.col("line_hash") != FEED_TOTAL)
+            .join(in_model.lazy(), on=LINE_KEY, how="left")
+            .filter(pl.col("learned") != pl.col("in_model").fill_null(False))
+            .select("source_path")
+            .unique()
+            .collect()["source_path"]
+        )
+        if not carrying.is_empty():
             for (name,), part in (
                 winners.filter(pl.col("source_path").is_in(carrying.implode()))
                 .with_columns(_p=partition_name_expr())
@@ -344,16 +365,47 @@ class LakeWriter:
                 for start in range(0, len(paths), options.rows_per_file):  # a file's worth at a time
                     rows = changes.parsed_rows(str(name), paths[start : start + options.rows_per_file])
                     self._restaged(changes.relearned(rows, model), changes, texts)
-            if not fresh:
-                keys.extend(
-                    self._relearned_lake_rows(state, removed, changed, changed_frame, model, changes, texts)
-                )
+        if changed and not fresh:
+            changed_frame = pl.DataFrame(
+                [(k, h) for k, hashes in changed.items() for h in hashes],
+                schema=LINE_COUNTS.schema_of(*LINE_KEY),
+                orient="row",
+            )
+            keys.extend(
+                self._relearned_lake_rows(state, removed, changed, changed_frame, model, changes, texts)
+            )
+        self._found_texts(learned, incoming, winners, changes, texts)
         return _Relearned(
             keys=pl.concat(keys),
             counts=counts,
             old_counts=old_counts,
             boilerplate=boilerplate_rows(learned, texts),
         )
+
+    @staticmethod
+    def _found_texts(
+        learned: pl.DataFrame, incoming: pl.LazyFrame, winners: pl.DataFrame, changes: RunChanges,
+        texts: dict[tuple[int, int], LineText],
+    ) -> None:  # fmt: skip
+        """The text of each learned line not known yet, from one of this run's rows carrying it."""
+        missing = learned.select(LINE_KEY).filter(
+            ~pl.Series([key in texts for key in learned.select(LINE_KEY).iter_rows()], dtype=pl.Boolean())
+        )
+        if missing.is_empty():
+            return
+        holders = incoming.join(missing.lazy(), on=LINE_KEY).unique(LINE_KEY).select("source_path").collect()
+        wanted = set(missing.iter_rows())
+        located = winners.join(holders, on="source_path").with_columns(_p=partition_name_expr())
+        for (name,), part in located.partition_by("_p", as_dict=True).items():
+            rows = changes.parsed_rows(str(name), part["source_path"].to_list())
+            for source, feed, paragraphs, removed in rows.select(
+                "source", "feed", "paragraphs", "boilerplate_lines"
+            ).iter_rows():
+                key = feed_key(source, feed) or 0
+                for line in [*paragraphs, *removed]:
+                    found = (key, line_hash(line_key(line)))
+                    if found in wanted:
+                        texts.setdefault(found, (source, feed, line))
 
     @staticmethod
     def _restaged(rows: pl.DataFrame, changes: RunChanges, texts: dict[tuple[int, int], LineText]) -> None:

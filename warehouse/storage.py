@@ -199,15 +199,16 @@ class Storage:
         return (scan.select(columns) if columns else scan).collect()
 
     def read_staged_rows(self, rels: list[str], source_paths: list[str]) -> pl.DataFrame:
-        """The rows of the given source paths from staged files: the filter runs as the files are
-        scanned, so what is held is the rows asked for, not the files."""
+        """The rows of the given source paths from staged files, one file at a time: what is held
+        is one file and the rows asked for. (A scan memory-maps every file and keeps the pages it
+        touched resident until it ends: a whole partition's staging, counted in the run's RSS.)"""
         wanted = pl.col("source_path").is_in(pl.Series(source_paths, dtype=pl.String()).implode())
-        if self.remote:
-            return pl.concat(
-                [pl.read_ipc(io.BytesIO(self.fs.cat_file(self.path(rel)))).filter(wanted) for rel in rels]
-            )
-        scan = pl.scan_ipc([self.path(rel) for rel in rels], hive_partitioning=False, glob=False)
-        return scan.filter(wanted).collect()
+        parts = []
+        for rel in rels:
+            data = self.fs.cat_file(self.path(rel)) if self.remote else Path(self.path(rel)).read_bytes()
+            parts.append(pl.read_ipc(io.BytesIO(data)).filter(wanted))
+            del data
+        return pl.concat(parts)
 
     def read_parquet(self, rel: str, table: Table) -> pl.DataFrame:
         return self.read_frame(rel).select(table.file_schema.names())

@@ -15,7 +15,7 @@ article_st = st.tuples(st.integers(0, 30), st.integers(1, 2), st.frozensets(st.i
 
 
 def _lines(articles: dict[int, tuple[int, frozenset[int]]]) -> pl.DataFrame:
-    rows = [(f"p{p}", feed, h) for p, (feed, lines) in articles.items() for h in (FEED_TOTAL, *lines)]
+    rows = [(f"p{p}", feed, h, False) for p, (feed, lines) in articles.items() for h in (FEED_TOTAL, *lines)]
     return pl.DataFrame(rows, schema=ARTICLE_LINES_SCHEMA, orient="row")
 
 
