@@ -181,13 +181,12 @@ SAMPLED_RUN_FILES = 5 * SAMPLE_FILES
 
 
 def sampled_candidates(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(a sample spread evenly over the files, the rest); no sample for a small run."""
+    """(a sample of about SAMPLE_FILES files, the rest); no sample for a small run. Chosen by a
+    hash of the path, not every n-th file: an archive's files can repeat with a period."""
     if candidates.height < SAMPLED_RUN_FILES:
         return candidates.clear(), candidates
-    every = candidates.height // SAMPLE_FILES
-    indexed = candidates.with_row_index("_i")
-    in_sample = pl.col("_i") % every == 0
-    return indexed.filter(in_sample).drop("_i"), indexed.filter(~in_sample).drop("_i")
+    in_sample = pl.col("source_path").hash(seed=0) % (candidates.height // SAMPLE_FILES) == 0
+    return candidates.filter(in_sample), candidates.filter(~in_sample)
 
 
 def batch_jobs(

@@ -345,7 +345,12 @@ BOILERPLATE = Table(
     columns=(
         _c("source", pl.String(), True, "Publisher of the feed (second category)."),
         _c("feed", pl.String(), True, "Feed within the source (third category)."),
-        _c("line", pl.String(), False, "The line, as one of the articles carries it."),
+        _c(
+            "line",
+            pl.String(),
+            False,
+            "The line as it is matched: NFKC, whitespace collapsed, each run of digits '#'.",
+        ),
         _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form (what is counted)."),
         _c("articles", pl.Int64(), False, "Loaded articles of the feed that carry the line."),
         _c("feed_articles", pl.Int64(), False, "Loaded articles of the feed."),

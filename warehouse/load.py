@@ -405,7 +405,7 @@ class LakeWriter:
                 for line in [*paragraphs, *removed]:
                     found = (key, line_hash(line_key(line)))
                     if found in wanted:
-                        texts.setdefault(found, (source, feed, line))
+                        texts.setdefault(found, (source, feed, line_key(line)))
 
     @staticmethod
     def _restaged(rows: pl.DataFrame, changes: RunChanges, texts: dict[tuple[int, int], LineText]) -> None:
@@ -413,7 +413,7 @@ class LakeWriter:
         for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
             for line in lines:
                 texts.setdefault(
-                    (feed_key(source, feed) or 0, line_hash(line_key(line))), (source, feed, line)
+                    (feed_key(source, feed) or 0, line_hash(line_key(line))), (source, feed, line_key(line))
                 )
 
     def _relearned_lake_rows(
