@@ -71,10 +71,13 @@ docs: setup
 
 # The benchmark measures what a user installs (no test tools), in an environment of its own.
 BENCH_VENV := .venv-bench
+# Real-derived corpora dated into three months (large partitions); 1000000 takes about 40 minutes.
+LARGE_SIZES ?= 200000
 
 bench: $(UV)
 	UV_PROJECT_ENVIRONMENT=$(BENCH_VENV) $(UV) sync --frozen --quiet --compile-bytecode --no-dev --group bench
 	$(BENCH_VENV)/bin/python -m benchmarks.run $(ARGS)
+	$(BENCH_VENV)/bin/python -m benchmarks.large_partitions --sizes $(LARGE_SIZES)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) data .pytest_cache .mypy_cache .ruff_cache

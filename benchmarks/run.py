@@ -9,6 +9,7 @@ For each size N: generate N synthetic articles (the sample generator), then meas
 - a no-op `newslake run` and a `newslake query` against `python -c "import polars, duckdb"`,
 - a no-op rerun, an incremental run with 1% of the files changed,
 - a dashboard query's latency and the files a year/month-filtered query reads (EXPLAIN ANALYZE),
+- what keywords and the per-feed boilerplate cost against parsing the same files,
 - for the largest N, an empty Prefect flow against a no-op rerun through the Prefect flow.
 Results are ratios against the baselines of the same run; a table is printed and JSON written.
 """
@@ -196,6 +197,37 @@ def _keyword_cost(paths: list[str]) -> dict[str, float]:
     }
 
 
+def _boilerplate_cost(paths: list[str]) -> dict[str, float]:
+    """What the per-feed boilerplate adds to parsing the same files in this process: each row's
+    line hashes (computed on the workers), learning the feeds' lines from them, and re-deriving
+    the rows that carry a learned line (the merge's worst case: none was known when they were
+    parsed)."""
+    import polars as pl
+
+    from transforms.boilerplate import LearningRule
+    from transforms.relearn import article_lines, relearned_articles
+    from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS
+    from warehouse.feed_model import learned_lines, model_of, next_line_counts
+
+    files = [RawFile(p, 0, None, Path(p).read_bytes()) for p in paths]
+    weights = jieba_keyword_weights()
+    options = ParseOptions(now=datetime.datetime.now(datetime.UTC), keyword_weights=weights)
+    parsed_batch(files[:50], options)
+    parse = min(_timed(lambda: parsed_batch(files, options)) for _ in range(2))
+    articles = parsed_batch(files, options).articles
+    lines = min(_timed(lambda: article_lines(articles)) for _ in range(2))
+    counts = next_line_counts(
+        LINE_COUNTS.empty_frame(), pl.DataFrame(schema=ARTICLE_LINES_SCHEMA), article_lines(articles)
+    )
+    model = model_of(learned_lines(counts, LearningRule()))
+    relearn = _timed(lambda: relearned_articles(articles, model, weights))
+    return {
+        "boilerplate_lines_cost": round(lines / parse, 3),
+        "boilerplate_relearn_all_cost": round(relearn / parse, 3),
+        "boilerplate_learned_lines": sum(len(v) for v in model.values()),
+    }
+
+
 def _prefect_overhead(source: Path, lake: Path) -> dict[str, float]:
     """An empty Prefect flow against a no-op `newslake run --prefect` (both start a temporary server)."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -301,6 +333,7 @@ def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = N
     # In a child process: parsing here would grow this process, whose RSS the next size's run counts.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
         result.update(pool.submit(_keyword_cost, paths[:2000]).result())
+        result.update(pool.submit(_boilerplate_cost, paths[:2000]).result())
     if prefect:
         result.update(_prefect_overhead(source, lake))
     for path in paths[:: max(1, n // (n // 100 or 1))][: max(1, n // 100)]:

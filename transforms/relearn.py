@@ -26,14 +26,21 @@ def article_lines(articles: pl.DataFrame) -> pl.DataFrame:
     """One row per article and distinct learnable line (ARTICLE_LINES_SCHEMA), over all the lines
     an article carries (its paragraphs and the boilerplate taken out of them), and one with
     line_hash FEED_TOTAL per article of a feed."""
-    rows = []
+    paths: list[str] = []
+    keys: list[int] = []
+    hashes: list[int] = []
+    learned: list[bool] = []
     for path, source, feed, paragraphs, removed in articles.select(ARTICLE_LINES).iter_rows():
         key = feed_key(source, feed)
-        if key is not None:
-            taken = {line_hash(line_key(line)) for line in removed if not is_notice(line)}
-            rows.append((path, key, FEED_TOTAL, False))
-            rows.extend((path, key, h, h in taken) for h in learnable_hashes([*paragraphs, *removed]))
-    return pl.DataFrame(rows, schema=ARTICLE_LINES_SCHEMA, orient="row")
+        if key is None:
+            continue
+        taken = {line_hash(line_key(line)) for line in removed if not is_notice(line)} if removed else set()
+        found = [FEED_TOTAL, *learnable_hashes([*paragraphs, *removed] if removed else paragraphs)]
+        paths.extend([path] * len(found))
+        keys.extend([key] * len(found))
+        hashes.extend(found)
+        learned.extend(h in taken for h in found)
+    return pl.DataFrame([paths, keys, hashes, learned], schema=ARTICLE_LINES_SCHEMA)
 
 
 def relearned_articles(

@@ -349,7 +349,7 @@ BOILERPLATE = Table(
             "line",
             pl.String(),
             False,
-            "The line as it is matched: NFKC, whitespace collapsed, each run of digits '#'.",
+            "The line as it is matched: each run of digits '#' (so dates and counts vary).",
         ),
         _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form (what is counted)."),
         _c("articles", pl.Int64(), False, "Loaded articles of the feed that carry the line."),
