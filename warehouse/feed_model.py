@@ -31,7 +31,7 @@ def next_line_counts(
         .agg(pl.col("articles").sum())
         .filter(pl.col("articles") > 0)
         .sort(keys)
-        .collect()
+        .collect(engine="streaming")
     )
 
 

@@ -11,9 +11,9 @@ UNDATED_NAME = "undated"
 STATE_FILE = "_state.json"
 LOCK_FILE = ".lock"  # in a local lake root (Settings.lock_path)
 STAGING_DIR = "_staging"
-# A partition's files hold at most this many rows (about 90 MB in memory for real articles: what
+# A partition's files hold at most this many rows (about 45 MB in memory for real articles: what
 # the merge holds while it rewrites one), each file a range of the partition sorted by published_at.
-ROWS_PER_FILE = 10_000
+ROWS_PER_FILE = 5_000
 # The datasets a state names files of, and those of them direct readers of the lake read.
 DATA_DIRS = ("articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts")
 TREE_DIRS = ("articles", "quarantine", "runs", "boilerplate")

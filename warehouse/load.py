@@ -352,7 +352,7 @@ class LakeWriter:
             .filter(pl.col("learned") != pl.col("in_model").fill_null(False))
             .select("source_path")
             .unique()
-            .collect()["source_path"]
+            .collect(engine="streaming")["source_path"]
         )
         if not carrying.is_empty():
             for (name,), part in (
@@ -393,7 +393,12 @@ class LakeWriter:
         )
         if missing.is_empty():
             return
-        holders = incoming.join(missing.lazy(), on=LINE_KEY).unique(LINE_KEY).select("source_path").collect()
+        holders = (
+            incoming.join(missing.lazy(), on=LINE_KEY)
+            .unique(LINE_KEY)
+            .select("source_path")
+            .collect(engine="streaming")
+        )
         wanted = set(missing.iter_rows())
         located = winners.join(holders, on="source_path").with_columns(_p=partition_name_expr())
         for (name,), part in located.partition_by("_p", as_dict=True).items():
