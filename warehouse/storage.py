@@ -24,6 +24,16 @@ PARQUET_LEVEL = 3  # zstd's default: level 6 wrote 4% smaller files in twice the
 ROW_GROUP_ROWS = 50_000
 
 
+def _compacted(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame in buffers of its own. A filtered string column still points into the buffers
+    of the whole file it came from: a file's worth of rows taken from every staged file of a
+    partition kept all of them in memory (1.4 GB at 200,000 articles)."""
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="uncompressed")
+    buffer.seek(0)
+    return pl.read_ipc(buffer)
+
+
 def is_remote(location: str | os.PathLike[str]) -> bool:
     return "://" in str(location) and not str(location).startswith("file://")
 
@@ -206,7 +216,7 @@ class Storage:
         parts = []
         for rel in rels:
             data = self.fs.cat_file(self.path(rel)) if self.remote else Path(self.path(rel)).read_bytes()
-            parts.append(pl.read_ipc(io.BytesIO(data)).filter(wanted))
+            parts.append(_compacted(pl.read_ipc(io.BytesIO(data)).filter(wanted)))
             del data
         return pl.concat(parts)
 
