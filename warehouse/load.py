@@ -60,7 +60,7 @@ from warehouse.merge import (
     resolved_collisions,
 )
 from warehouse.staging import STAGED_KEYS
-from warehouse.state import LakeDamaged, LakeState, commit_state, load_state
+from warehouse.state import REPAIR_HINT, LakeDamaged, LakeState, commit_state, load_state
 from warehouse.storage import Storage
 from warehouse.validation import unique_articles
 
@@ -122,10 +122,9 @@ class _Relearned:
 
 
 def _damaged(storage: Storage, rel: str, exc: BaseException) -> LakeDamaged:
-    repair = "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
     if isinstance(exc, FileNotFoundError):
-        return LakeDamaged(f"{storage.uri(rel)} is missing: {repair}")
-    return LakeDamaged(f"{storage.uri(rel)} is damaged ({str(exc).splitlines()[0][:100]}): {repair}")
+        return LakeDamaged(f"{storage.uri(rel)} is missing: {REPAIR_HINT}")
+    return LakeDamaged(f"{storage.uri(rel)} is damaged ({str(exc).splitlines()[0][:100]}): {REPAIR_HINT}")
 
 
 class LakeWriter:
@@ -366,14 +365,7 @@ class LakeWriter:
                     rows = changes.parsed_rows(str(name), paths[start : start + options.rows_per_file])
                     self._restaged(changes.relearned(rows, model), changes, texts)
         if changed and not fresh:
-            changed_frame = pl.DataFrame(
-                [(k, h) for k, hashes in changed.items() for h in hashes],
-                schema=LINE_COUNTS.schema_of(*LINE_KEY),
-                orient="row",
-            )
-            keys.extend(
-                self._relearned_lake_rows(state, removed, changed, changed_frame, model, changes, texts)
-            )
+            keys.extend(self._relearned_lake_rows(state, removed, changed, model, changes, texts))
         self._found_texts(learned, incoming, winners, changes, texts)
         return _Relearned(
             keys=pl.concat(keys),
@@ -422,11 +414,16 @@ class LakeWriter:
                 )
 
     def _relearned_lake_rows(
-        self, state: LakeState, removed: pl.DataFrame, changed: Model, changed_frame: pl.DataFrame, model: Model,
-        changes: RunChanges, texts: dict[tuple[int, int], LineText],
+        self, state: LakeState, removed: pl.DataFrame, changed: Model, model: Model, changes: RunChanges,
+        texts: dict[tuple[int, int], LineText],
     ) -> list[pl.DataFrame]:  # fmt: skip
         """Keys of the lake's rows (staying ones) that carry a changed line, re-derived and staged;
         one file is read at a time, and only files holding rows of a changed feed are read whole."""
+        changed_frame = pl.DataFrame(
+            [(k, h) for k, hashes in changed.items() for h in hashes],
+            schema=LINE_COUNTS.schema_of(*LINE_KEY),
+            orient="row",
+        )
         gone = removed["source_path"].implode()
         out = []
         for name, files in sorted(state.partitions.items()):
@@ -608,7 +605,7 @@ class LakeWriter:
                 if not self.storage.looks_like_parquet(stored_file(rel)):
                     raise LakeDamaged(
                         f"{self.storage.uri(stored_file(rel))} is missing or not a whole Parquet file: "
-                        "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
+                        + REPAIR_HINT
                     )
         return state
 
@@ -649,7 +646,8 @@ class LakeWriter:
         if self.storage.read_bytes_if_exists(STATE_FILE) is None and self.storage.files_under(STORE_DIR):
             raise LakeDamaged(
                 f"{self.storage.uri(STATE_FILE)} is missing but the lake holds data files: "
-                "run `newslake repair --lake LAKE --source SOURCE` to rebuild it (the run history is kept)"
+                + REPAIR_HINT
+                + " (the run history is kept)"
             )
         state = self.checked(self.state())
         for rel in sorted(state.referenced()):  # a lake written before the store: its files move in

@@ -17,6 +17,9 @@ class LakeDamaged(RuntimeError):
     """A file of the lake cannot be read as what it should be; `newslake repair` rebuilds it."""
 
 
+REPAIR_HINT = "run `newslake repair --lake LAKE --source SOURCE` to rebuild the lake"
+
+
 @dataclass
 class LakeState:
     version: int = 0
@@ -69,7 +72,7 @@ def load_state(storage: Storage, name: str) -> LakeState:
     except (ValueError, TypeError, AttributeError) as exc:
         raise LakeDamaged(
             f"{storage.uri(name)} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}): "
-            "run `newslake repair --lake LAKE --source SOURCE` to rebuild it"
+            + REPAIR_HINT
         ) from None
 
 
