@@ -135,6 +135,7 @@ def loaded_changes(
     options = LoadOptions(
         run_id=run_id,
         parser_version=PARSER_VERSION,
+        row_settings=settings.row_settings,
         full_refresh=settings.full_refresh,
         allow_mass_delete=settings.allow_mass_delete,
         max_bad_ratio=settings.max_bad_ratio,
@@ -144,15 +145,40 @@ def loaded_changes(
     return writer.prepare(changes, options, now)
 
 
-def settings_for_lake(settings: Settings, state: LakeState, say: Callable[[str], None]) -> Settings:
-    """A lake whose rows another parser version made is rebuilt: every file is parsed again, so
-    that no row keeps what an older parser got wrong (and every row has one parser_version)."""
-    if settings.full_refresh or state.parser_version == PARSER_VERSION:
-        return settings
-    if state.manifest is not None:
+def rebuild_reason(settings: Settings, state: LakeState) -> str | None:
+    """Why every row of a lake must be made again, if it must: another parser version or other
+    row settings made them (an incremental lake always equals a clean build with this run's)."""
+    if state.parser_version != PARSER_VERSION:
         made_by = state.parser_version or "an older newslake"
-        say(f"the lake's rows were parsed by {made_by}; parser {PARSER_VERSION} parses every file again")
-    return settings.model_copy(update={"full_refresh": True})
+        return f"the lake's rows were parsed by {made_by}; parser {PARSER_VERSION} parses every file again"
+    if state.row_settings is None:
+        return "the lake did not record the settings its rows were made with; every file is parsed again"
+    changed = [
+        f"{name} {state.row_settings.get(name, 'unset')} (now {value})"
+        for name, value in settings.row_settings.items()
+        if state.row_settings.get(name) != value
+    ]
+    if changed:
+        return f"the lake's rows were made with {', '.join(changed)}; every file is parsed again"
+    return None
+
+
+def settings_for_lake(
+    settings: Settings, state: LakeState, stale_models: Sequence[str] = ()
+) -> tuple[Settings, str | None]:
+    """The settings to run with, and why every file is parsed again if it is. A new lake is a
+    full build too, so that it records the parser and the settings of its rows."""
+    if settings.full_refresh:
+        return settings, None
+    why = rebuild_reason(settings, state) if state.manifest is not None else None
+    if stale_models:
+        why = (
+            f"{', '.join(stale_models)} changed since it was committed: every file is parsed again "
+            "to learn the lake's models anew"
+        )
+    if why is None and state.manifest is not None:
+        return settings, None
+    return settings.model_copy(update={"full_refresh": True}), why
 
 
 def batched_rows(rows: BatchRows, max_files: int, max_bytes: int) -> list[BatchRows]:
@@ -304,19 +330,23 @@ def _is_interruption(exc: BaseException) -> bool:
     return not isinstance(exc, Exception)
 
 
+def _committed_run(writer: LakeWriter, run_id: str) -> bool:
+    try:
+        return writer.state(reread=True).run_id == run_id
+    except Exception:  # an unreadable state committed nothing of this run's
+        return False
+
+
 def repaired_lake(settings: Settings, stages: Stages | None = None) -> RunSummary:
     """Rebuild a damaged lake from the source: the run history that can be read is kept, every
     other file is dropped, and a full refresh rebuilds the rows, the quarantine, the manifest and
-    the catalog (at the lake's present location, so a moved lake is served from where it is)."""
-    storage = Storage(settings.lake, settings.storage_options)
-    writer = LakeWriter(storage)
-    with lake_lock(settings.lock_path, settings.lock_timeout):
-        storage.delete_tree(STAGING_DIR)
-        writer.reset(writer.salvaged_runs(), new_run_id(dt.datetime.now(dt.UTC)))
-    return run_pipeline(settings.model_copy(update={"full_refresh": True, "allow_mass_delete": True}), stages)
+    the catalog (at the lake's present location, so a moved lake is served from where it is).
+    One commit, as in any run: killed at any moment, the lake is the old one or the new one."""
+    rebuild = settings.model_copy(update={"full_refresh": True, "allow_mass_delete": True})
+    return run_pipeline(rebuild, stages, start_over=True)
 
 
-def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary:
+def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: bool = False) -> RunSummary:
     """One whole run under the lake lock: plan, parse batches, merge, commit, publish.
 
     Whatever happens before the commit, the run is recorded in the runs dataset and nothing
@@ -332,11 +362,18 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
     writer = LakeWriter(storage)
     failure: BaseException | None = None
     with lake_lock(settings.lock_path, settings.lock_timeout):
-        writer.recovered()  # a killed run's commit finished, before its staging goes
-        storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
+        if start_over:  # a repair: from the run history alone, whatever else is damaged
+            storage.delete_tree(STAGING_DIR)
+            writer.started_over(writer.salvaged_runs(), summary.run_id)
+        else:
+            writer.recovered()  # a killed run's commit finished, before its staging goes
+            storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
         staging = staging_folder(summary.run_id)
         try:
-            settings = settings_for_lake(settings, writer.state(), say)
+            settings, rebuilt = settings_for_lake(settings, writer.state(), writer.stale_models)
+            if rebuilt:
+                say(rebuilt)
+                summary.message = rebuilt
             plan = stages.plan(settings, writer)
             sample, rest = sampled_candidates(plan.candidates)
             learned = writer.learned_model()
@@ -390,19 +427,22 @@ def run_pipeline(settings: Settings, stages: Stages | None = None) -> RunSummary
         stage = "commit"
         try:
             state = writer.commit(summary.run_row(now), settings.retain_seconds)
-            summary.committed = True
+            # A failed run commits its runs row only: its changes were not committed.
+            summary.committed = failure is None
             stage = "publish"
             stages.publish(storage, state, settings.catalog_path)
         except BaseException as exc:
-            if not _is_interruption(exc):
-                if failure is not None:  # the run's own error is the one to report
-                    raise failure from exc
-                summary.stage = stage
-                raise StageFailed(stage, summary, exc) from exc
-            if failure is None:
-                summary.stage = stage
-                summary.committed = writer.state(reread=True).run_id == summary.run_id
-            raise RunInterrupted(summary, exc) from exc
+            if failure is not None:
+                if _is_interruption(exc):
+                    raise RunInterrupted(summary, exc) from exc
+                raise failure from exc  # the run's own error is the one to report
+            summary.stage = stage
+            # Whether the commit happened is what the state says, not how far the code got: the
+            # state may be in place while what follows it (the tree, the clean-up) failed.
+            summary.committed = _committed_run(writer, summary.run_id)
+            if _is_interruption(exc):
+                raise RunInterrupted(summary, exc) from exc
+            raise StageFailed(stage, summary, exc) from exc
         finally:
             with contextlib.suppress(OSError):  # a full disk is no reason to keep what fills it
                 storage.delete_tree(STAGING_DIR)

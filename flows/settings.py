@@ -14,6 +14,18 @@ from transforms.boilerplate import LearningRule
 from warehouse.layout import LOCK_FILE, ROWS_PER_FILE
 from warehouse.storage import is_remote
 
+# Changing any of these changes rows already in the lake (a zone moves published_date, a rule
+# moves boilerplate, a size bound turns a row into a quarantine record); layout and run-control
+# settings (rows_per_file, batch sizes, max_bad_ratio, patterns: a file left out is deleted as in
+# a clean build) do not.
+ROW_SETTINGS = (
+    "tz",
+    "max_file_bytes",
+    "boilerplate_min_share",
+    "boilerplate_min_articles",
+    "boilerplate_min_feed_articles",
+)
+
 
 class Settings(BaseModel):
     """Everything a run depends on. Flow parameters are validated against this model."""
@@ -106,6 +118,12 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @property
+    def row_settings(self) -> dict[str, str]:
+        """The settings that change a value in a row (or whether a file becomes one), as text: the
+        lake records them, and a run with other values re-derives every row (incremental == clean)."""
+        return {name: str(getattr(self, name)) for name in ROW_SETTINGS}
 
     @property
     def learning_rule(self) -> LearningRule:

@@ -27,6 +27,37 @@ def _too_large(rel: str, size: int, max_bytes: int) -> RawFile:
     return RawFile(rel, size, None, None, Reason.TOO_LARGE, f"{size} bytes > --max-file-bytes {max_bytes}")
 
 
+def path_text(name: str) -> str:
+    """A file name as text that any reader can store: the bytes that are not UTF-8 (os gives them
+    as surrogates) written as \\xNN, so that such a file still becomes a row or a record."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")
+
+
+def fs_name(rel: str) -> str:
+    """The file system's name of a path that path_text escaped (the inverse, for reading it)."""
+    raw = _ESCAPED_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), rel.encode("utf-8"))
+    return os.fsdecode(raw)
+
+
+class SourceUnlisted(PermissionError):
+    """A folder of the source could not be listed: its files would look deleted, so the run stops."""
+
+
+def _unlisted(folder: str, exc: OSError) -> SourceUnlisted:
+    return SourceUnlisted(
+        exc.errno,
+        f"cannot list {folder!r} in the source ({exc.strerror or exc}): nothing was changed, since its "
+        "files would look deleted; make it readable, or move it out of the source to delete its rows",
+    )
+
+
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return not name.startswith(".") and any(fnmatch.fnmatch(name, p) for p in patterns)
 
@@ -77,12 +108,14 @@ class Source:
             rel_dir, folder = folders.pop()
             try:
                 entries = list(os.scandir(folder))
-            except OSError:
-                continue
+            except FileNotFoundError:
+                continue  # removed while the run lists: its files are deleted indeed
+            except OSError as exc:
+                raise _unlisted(rel_dir or "./", exc) from None
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
-                rel = f"{rel_dir}{entry.name}"
+                rel = f"{rel_dir}{path_text(entry.name)}"
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         folders.append((rel + "/", entry.path))
@@ -91,8 +124,10 @@ class Source:
                         paths.append(rel)
                         sizes.append(st.st_size)
                         mtimes.append(st.st_mtime_ns)
-                except OSError:
+                except FileNotFoundError:
                     continue
+                except OSError as exc:
+                    raise _unlisted(rel, exc) from None
         return paths, sizes, mtimes
 
     def _listed_remote(self, patterns: tuple[str, ...]) -> list[tuple[str, int, int]]:
@@ -151,6 +186,8 @@ class Source:
         a FIFO is refused instead of waited on.
         """
         path = os.path.join(self._root_path, rel)
+        if "\\x" in rel and not os.path.lexists(path):
+            path = os.path.join(self._root_path, fs_name(rel))
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:

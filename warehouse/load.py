@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -95,6 +94,7 @@ class RunChanges:
 class LoadOptions:
     run_id: str
     parser_version: str  # of this run's rows; a full build records it in the state
+    row_settings: dict[str, str] = field(default_factory=dict)  # the same for the settings
     full_refresh: bool = False
     allow_mass_delete: bool = False
     max_bad_ratio: float = 1.0
@@ -139,6 +139,9 @@ class LakeWriter:
         self._pending: LakeState | None = None
         self._state: LakeState | None = None
         self._manifest: tuple[str, pl.DataFrame] | None = None  # the last one read, by its file
+        self._sizes: dict[str, int] = {}  # of the files this writer wrote
+        # Model files that differ from what was committed (found by `recovered`): recomputed.
+        self.stale_models: list[str] = []
 
     def state(self, reread: bool = False) -> LakeState:
         """The committed state, read once: the writer holds the lake lock, so only it changes it
@@ -165,7 +168,7 @@ class LakeWriter:
 
     def _write(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
         """Write a new data file to the store; the tree links it only once the state is committed."""
-        self.storage.write_parquet(frame, table, stored_file(rel))
+        self._sizes[rel] = self.storage.write_parquet(frame, table, stored_file(rel))
 
     def _read(self, rel: str, table: Table, columns: list[str] | None = None) -> pl.DataFrame:
         try:
@@ -239,8 +242,9 @@ class LakeWriter:
         manifest = next_manifest(old_manifest, processed, collisions.winners, collisions, bad, options.run_id)
 
         pending = replace(state, partitions=dict(sorted(partitions.items())))
-        if fresh:  # every row is now this parser's
+        if fresh:  # every row is now this parser's, made with these settings
             pending.parser_version = options.parser_version
+            pending.row_settings = dict(options.row_settings)
         if result.rejected is None:
             pending.boilerplate = self._write_if_changed(
                 relearned.boilerplate, self._dataset(state.boilerplate, BOILERPLATE),
@@ -573,7 +577,12 @@ class LakeWriter:
         retired = {f: t for f, t in previous.retired.items() if f not in referenced}
         retired.update({f: now for f in previous.referenced() - referenced})
         state.retired = {f: t for f, t in sorted(retired.items()) if now - t < retain_seconds}
-        self._deleted_from_store(referenced | set(state.retired) | previous.referenced())
+        known = {**previous.sizes, **self._sizes}
+        state.sizes = {f: known[f] for f in sorted(referenced) if f in known}
+        # Until the state is replaced, every file the committed one names must stay.
+        self._deleted_from_store(
+            referenced | set(state.retired) | previous.referenced() | set(previous.retired)
+        )
         self._committed(state)
         self._pending = None
         self._synced_tree(state)
@@ -598,15 +607,31 @@ class LakeWriter:
         self.storage.delete_except(("_manifest",), set())  # a lake from before the store kept it here
 
     def checked(self, state: LakeState) -> LakeState:
-        """The state, once every file it names is there and is whole Parquet (locally: two small
-        reads a file; on object storage a damaged file is named when it is read)."""
-        if not self.storage.remote:
-            for rel in sorted(state.referenced()):
-                if not self.storage.looks_like_parquet(stored_file(rel)):
-                    raise LakeDamaged(
-                        f"{self.storage.uri(stored_file(rel))} is missing or not a whole Parquet file: "
-                        + REPAIR_HINT
-                    )
+        """The state, once every file it names is there, is whole Parquet and has the size it was
+        written with (locally: two small reads a file; on object storage a damaged file is named
+        when it is read). A model file that differs is listed in stale_models, to be recomputed
+        from the rows; any other file that differs is damage."""
+        self.stale_models = []
+        if self.storage.remote:
+            return state
+        models = state.models()
+        for rel in sorted(state.referenced()):
+            size = self.storage.parquet_size(stored_file(rel))
+            if size is None:
+                raise LakeDamaged(
+                    f"{self.storage.uri(stored_file(rel))} is missing or not a whole Parquet file: "
+                    + REPAIR_HINT
+                )
+            committed = state.sizes.get(rel, size)
+            if size == committed:
+                continue
+            if rel in models:
+                self.stale_models.append(rel)
+                continue
+            raise LakeDamaged(
+                f"{self.storage.uri(stored_file(rel))} has changed since it was committed "
+                f"({size} bytes, {committed} when written): {REPAIR_HINT}"
+            )
         return state
 
     def salvaged_runs(self) -> pl.DataFrame:
@@ -627,19 +652,20 @@ class LakeWriter:
                 continue
         return RUNS.empty_frame()
 
-    def reset(self, runs: pl.DataFrame, run_id: str) -> LakeState:
-        """A state that names only the run history: every other file goes, and the next run (a
-        full refresh) rebuilds the lake from the source."""
-        previous_version = 0
-        with contextlib.suppress(LakeDamaged):
-            previous_version = self.state().version
-        rel = dataset_file("runs", run_id)
-        state = LakeState(version=previous_version + 1, run_id=run_id, runs=rel)
+    def started_over(self, runs: pl.DataFrame, run_id: str) -> LakeState:
+        """The state a rebuild starts from, not committed: only the run history. The committed
+        state's files are retired in it, so they stay until the rebuild commits (and for the grace
+        period after): killed at any moment, the lake holds its old rows or its new ones."""
+        try:
+            committed = self.state(reread=True)
+            old, version = committed.referenced() | set(committed.retired), committed.version
+        except LakeDamaged:
+            old, version = set(), 0
+        rel = dataset_file("runs", f"{run_id}-salvaged")
         self._write(runs, RUNS, rel)
-        self._committed(state)
-        self._synced_tree(state)
-        self._deleted_from_store(state.referenced())
-        return state
+        now = time.time()
+        self._state = LakeState(version=version, runs=rel, retired=dict.fromkeys(sorted(old), now))
+        return self._state
 
     def recovered(self) -> LakeState:
         """The committed state, its tree synced and a killed run's files gone: before a run."""

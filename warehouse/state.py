@@ -33,6 +33,15 @@ class LakeState:
     retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
     # The parser that made every row (set by a full build); None for a lake from before it was kept.
     parser_version: str | None = None
+    # The row-shaping settings the rows were made with (set by a full build); None: not kept yet.
+    row_settings: dict[str, str] | None = None
+    # Each data file's size when it was written: a file replaced since (even by valid Parquet)
+    # is found at the next run's start. Files written before sizes were kept have none.
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def models(self) -> set[str]:
+        """The files of what the lake has learned: a run can recompute them from the rows."""
+        return {f for f in (self.boilerplate, self.line_counts) if f}
 
     def referenced(self) -> set[str]:
         files = {f for chunk in self.partitions.values() for f in chunk}
@@ -47,6 +56,14 @@ def _partitions(raw: object) -> dict[str, list[str]]:
         raise TypeError("partitions is not an object")
     # A lake written before partitions had several files holds one name per partition.
     return {str(k): [str(v)] if isinstance(v, str) else [str(f) for f in v] for k, v in raw.items()}
+
+
+def _row_settings(raw: object) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TypeError("row_settings is not an object")
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def load_state(storage: Storage, name: str) -> LakeState:
@@ -68,6 +85,8 @@ def load_state(storage: Storage, name: str) -> LakeState:
             line_counts=data.get("line_counts"),
             retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
             parser_version=data.get("parser_version"),
+            row_settings=_row_settings(data.get("row_settings")),
+            sizes={str(k): int(v) for k, v in data.get("sizes", {}).items()},
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise LakeDamaged(

@@ -122,8 +122,11 @@ class Storage:
         self._fsync_dir(folder)
 
     def looks_like_parquet(self, rel: str) -> bool:
-        """Whether rel is there and starts and ends with Parquet's magic bytes (a truncated or
-        overwritten file fails this before any reader does). Costs two small reads."""
+        return self.parquet_size(rel) is not None
+
+    def parquet_size(self, rel: str) -> int | None:
+        """rel's size if it is there and starts and ends with Parquet's magic bytes (a truncated or
+        overwritten file fails this before any reader does), else None. Costs two small reads."""
         path = self.path(rel)
         try:
             if self.remote:
@@ -137,8 +140,8 @@ class Storage:
                     handle.seek(max(size - 4, 0))
                     tail = handle.read(4)
         except FileNotFoundError:
-            return False
-        return size >= 12 and head == b"PAR1" and tail == b"PAR1"
+            return None
+        return size if size >= 12 and head == b"PAR1" and tail == b"PAR1" else None
 
     def exists(self, rel: str) -> bool:
         if not self.remote:
@@ -164,7 +167,8 @@ class Storage:
             else:
                 os.unlink(self.path(rel))
 
-    def write_frame(self, frame: pl.DataFrame, rel: str) -> None:
+    def write_frame(self, frame: pl.DataFrame, rel: str) -> int:
+        """Write frame as Parquet at rel, atomically; its size in bytes."""
         buffer = io.BytesIO()
         frame.write_parquet(
             buffer,
@@ -174,10 +178,11 @@ class Storage:
             row_group_size=ROW_GROUP_ROWS,
         )
         self.write_bytes_atomic(rel, buffer.getvalue())
+        return buffer.tell()
 
-    def write_parquet(self, frame: pl.DataFrame, table: Table, rel: str) -> None:
-        """Write a frame with the table's file schema (partition keys stay in the path)."""
-        self.write_frame(frame.select(table.file_schema.names()).cast(table.file_schema), rel)
+    def write_parquet(self, frame: pl.DataFrame, table: Table, rel: str) -> int:
+        """Write a frame with the table's file schema (partition keys stay in the path); its size."""
+        return self.write_frame(frame.select(table.file_schema.names()).cast(table.file_schema), rel)
 
     def read_frame(self, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
         if self.remote:

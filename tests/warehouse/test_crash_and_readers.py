@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flows.sample import sample_article
@@ -38,7 +39,13 @@ def dying(self, *args, **kwargs):
     return result
 
 setattr(Storage, method, dying)
-run(Path(sys.argv[1]), Path(sys.argv[2]), batch_size=40, allow_mass_delete=True)
+if sys.argv[7] == "repair":
+    from flows.pipeline import repaired_lake
+    from flows.settings import Settings
+
+    repaired_lake(Settings(source=sys.argv[1], lake=sys.argv[2], workers=1, batch_size=40))
+else:
+    run(Path(sys.argv[1]), Path(sys.argv[2]), batch_size=40, allow_mass_delete=True)
 """
 
 READER = """
@@ -95,10 +102,49 @@ def test_kill_9_at_any_moment_then_a_run_equals_a_clean_build(
     run(source, lake)
     _write(source, 150, 600)  # new work for the killed run
     (source / "000003.md").unlink()
-    args = [str(source), str(lake), method, str(nth), when, only]
+    args = [str(source), str(lake), method, str(nth), when, only, "run"]
     proc = subprocess.run([sys.executable, "-c", RUNNER, *args], cwd=ROOT, timeout=300)
     assert proc.returncode == -signal.SIGKILL, "the run never reached the moment to kill it"
     run(source, lake, allow_mass_delete=True)
+    clean = tmp_path / "clean"
+    run(source, clean)
+    assert_same_lake(lake, clean)
+    assert_tree_is_the_catalog(lake)
+
+
+REPAIR_MOMENTS = [
+    ("write_parquet", 1, "before", ""),  # the salvaged run history
+    ("write_parquet", 3, "after", ""),  # midway through the rebuild
+    ("write_bytes_atomic", 1, "before", "_state.json"),  # just before the commit point
+    ("write_bytes_atomic", 1, "after", "_state.json"),  # just after it
+    ("link", 2, "after", "articles"),  # while the tree follows the new state
+    ("delete_file", 2, "after", ""),  # while the old tree and store go
+]
+
+
+def _catalog_count(lake: Path) -> int:
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        (count,) = con.execute("SELECT count(*) FROM articles").fetchone() or (None,)
+        con.execute("SELECT count(*) FROM runs").fetchall()
+        return int(count)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("method", "nth", "when", "only"), REPAIR_MOMENTS)
+def test_kill_9_during_a_repair_leaves_the_old_lake_or_the_new_one(
+    tmp_path: Path, method: str, nth: int, when: str, only: str
+) -> None:
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    _write(source, 0, 150)
+    run(source, lake)
+    _write(source, 150, 250)  # what the repair adds: the new lake is told from the old one
+    args = [str(source), str(lake), method, str(nth), when, only, "repair"]
+    proc = subprocess.run([sys.executable, "-c", RUNNER, *args], cwd=ROOT, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, "the repair never reached the moment to kill it"
+    assert _catalog_count(lake) in (150, 250)
+    run(source, lake)
     clean = tmp_path / "clean"
     run(source, clean)
     assert_same_lake(lake, clean)
