@@ -1,4 +1,4 @@
-"""The newslake-etl Prefect flow: plan → transform (a task per batch) → merge → commit and publish."""
+"""The newslake-etl Prefect flow: plan → transform (a task per batch) → learn → merge → commit and publish."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -16,7 +16,8 @@ from flows.pipeline import (
     RunRejected,
     RunSummary,
     Stages,
-    loaded_changes,
+    learned_run,
+    merged_run,
     planned_run,
     pool_size,
     process_pool,
@@ -51,7 +52,8 @@ _IO_RETRIES: dict[str, Any] = {
 }
 
 plan_task = task(name="plan", **_IO_RETRIES)(planned_run)
-merge_task = task(name="merge", **_IO_RETRIES)(loaded_changes)
+learn_task = task(name="learn", **_IO_RETRIES)(learned_run)
+merge_task = task(name="merge", **_IO_RETRIES)(merged_run)
 publish_task = task(name="publish-catalog", **_IO_RETRIES)(publish_catalog)
 
 
@@ -150,6 +152,7 @@ def etl(settings: Settings) -> dict[str, Any]:
     stages = Stages(
         plan=plan_task,
         transform=lambda jobs, workers: _batches_as_tasks(jobs, workers, local_pool=not on_dask),
+        learn=learn_task,
         merge=merge_task,
         publish=publish_task,
         log=logger.info,

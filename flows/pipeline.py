@@ -21,13 +21,14 @@ from typing import Any
 import polars as pl
 
 from flows.batch_job import BatchJob, BatchRows, transformed_batch
+from flows.learn import learned_models, sample_model
 from flows.settings import Settings
 from flows.source import Source
 from transforms.schema import PARSER_VERSION, RUNS, RunStatus
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, planned_changes
 from warehouse.layout import STAGING_DIR, checked_run_id
-from warehouse.load import LakeWriter, LoadOptions, LoadResult, RunChanges
+from warehouse.load import LakeWriter, Learned, LoadOptions, LoadResult, MergePlan, RunChanges
 from warehouse.lock import lake_lock
 from warehouse.staging import StagedRun, staging_folder
 from warehouse.state import LakeState
@@ -110,29 +111,8 @@ def planned_run(settings: Settings, writer: LakeWriter) -> Plan:
     return planned_changes(listing, writer.manifest(), settings.full_refresh)
 
 
-def loaded_changes(
-    writer: LakeWriter, plan: Plan, staging: str, settings: Settings, run_id: str, now: dt.datetime
-) -> LoadResult:
-    """Merge what the batches staged into the lake's pending state (committed later)."""
-    staged = StagedRun(writer.storage, staging)
-
-    def relearned(rows: pl.DataFrame, model: dict[int, frozenset[int]]) -> pl.DataFrame:
-        from flows.keyword_table import jieba_keyword_weights
-        from transforms.relearn import relearned_articles
-
-        return relearned_articles(rows, model, jieba_keyword_weights())
-
-    changes = RunChanges(
-        article_keys=staged.article_keys(),
-        parsed_rows=staged.articles,
-        quarantine=staged.quarantine(),
-        processed=staged.processed(),
-        deleted=plan.deleted,
-        lines=staged.lines(),
-        relearned=relearned,
-        stage=staged.staged_relearned,
-    )
-    options = LoadOptions(
+def merge_options(settings: Settings, run_id: str) -> LoadOptions:
+    return LoadOptions(
         run_id=run_id,
         parser_version=PARSER_VERSION,
         row_settings=settings.row_settings,
@@ -140,9 +120,41 @@ def loaded_changes(
         allow_mass_delete=settings.allow_mass_delete,
         max_bad_ratio=settings.max_bad_ratio,
         rows_per_file=settings.rows_per_file,
-        learning=settings.learning_rule,
     )
-    return writer.prepare(changes, options, now)
+
+
+def planned_merge(
+    writer: LakeWriter, plan: Plan, staged: StagedRun, settings: Settings, run_id: str
+) -> MergePlan:
+    """Which of the staged rows enter the lake and which of its rows leave."""
+    changes = RunChanges(
+        article_keys=staged.article_keys(),
+        parsed_rows=staged.articles,
+        quarantine=staged.quarantine(),
+        processed=staged.processed(),
+        deleted=plan.deleted,
+    )
+    return writer.planned_merge(changes, merge_options(settings, run_id))
+
+
+def learned_run(
+    writer: LakeWriter, merge: MergePlan, staged: StagedRun, settings: Settings
+) -> Learned | None:
+    """The learn stage: the lake's models after the run, the rows they change re-derived (staged
+    in place of the parsed ones: `staged` is the merge plan's, whose parsed_rows returns them)."""
+    return learned_models(writer, staged, merge, settings.learning_rule, settings.rows_per_file)
+
+
+def merged_run(
+    writer: LakeWriter,
+    merge: MergePlan,
+    learned: Learned | None,
+    settings: Settings,
+    run_id: str,
+    now: dt.datetime,
+) -> LoadResult:
+    """The merge stage: the lake's new files written, its next state kept for the commit."""
+    return writer.prepare(merge, learned, merge_options(settings, run_id), now)
 
 
 def rebuild_reason(settings: Settings, state: LakeState) -> str | None:
@@ -319,7 +331,10 @@ class Stages:
 
     plan: Callable[[Settings, LakeWriter], Plan] = planned_run
     transform: Callable[[Sequence[BatchJob], int], list[dict[str, int]]] = batches_in_processes
-    merge: Callable[[LakeWriter, Plan, str, Settings, str, dt.datetime], LoadResult] = loaded_changes
+    learn: Callable[[LakeWriter, MergePlan, StagedRun, Settings], Learned | None] = learned_run
+    merge: Callable[[LakeWriter, MergePlan, Learned | None, Settings, str, dt.datetime], LoadResult] = (
+        merged_run
+    )
     publish: Callable[[Storage, LakeState, Path], None] = publish_catalog
     log: Callable[[str], None] = lambda _message: None
 
@@ -376,8 +391,8 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                 summary.message = rebuilt
             plan = stages.plan(settings, writer)
             sample, rest = sampled_candidates(plan.candidates)
-            learned = writer.learned_model()
-            jobs = batch_jobs(sample, settings, staging, summary.run_id, now, learned)
+            model = writer.boilerplate_model()
+            jobs = batch_jobs(sample, settings, staging, summary.run_id, now, model)
             say(
                 f"plan: {plan.seen} files, {plan.candidates.height} to read ({sample.height} first, as a sample), "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
@@ -386,10 +401,10 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             counts = stages.transform(jobs, settings.workers) if jobs else []
             if jobs:
                 sampled = StagedRun(storage, staging).lines()
-                learned = writer.hinted_model(
-                    sampled, sample.height / plan.candidates.height, settings.learning_rule
+                model = sample_model(
+                    model, sampled, sample.height / plan.candidates.height, settings.learning_rule
                 )
-            more = batch_jobs(rest, settings, staging, summary.run_id, now, learned, len(jobs))
+            more = batch_jobs(rest, settings, staging, summary.run_id, now, model, len(jobs))
             counts += stages.transform(more, settings.workers)
             touched = sum(c["touched"] for c in counts)
             say(
@@ -401,8 +416,17 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             summary.files_changed = plan.candidates.height - plan.new - touched
             summary.files_unchanged = plan.unchanged + touched
             summary.files_deleted = len(plan.deleted)
+            summary.stage = "learn"
+            staged = StagedRun(storage, staging)
+            merge = planned_merge(writer, plan, staged, settings, summary.run_id)
+            learned = stages.learn(writer, merge, staged, settings)
+            if learned is not None:
+                say(
+                    f"learn: {learned.boilerplate.height} boilerplate lines learned, "
+                    f"{learned.rederived.height} lake rows re-derived"
+                )
             summary.stage = "merge"
-            result = stages.merge(writer, plan, staging, settings, summary.run_id, now)
+            result = stages.merge(writer, merge, learned, settings, summary.run_id, now)
             summary.rows_written = result.rows_written
             summary.rows_deleted = result.rows_deleted
             summary.quarantined = result.quarantined

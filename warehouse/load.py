@@ -10,17 +10,12 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash, line_key
+from transforms.boilerplate import LearningRule
 from transforms.reasons import Reason
-from transforms.relearn import article_lines
 from transforms.schema import (
-    ARTICLE_FEED,
-    ARTICLE_LINES,
-    ARTICLE_LINES_SCHEMA,
     ARTICLES,
     BOILERPLATE,
     LINE_COUNTS,
-    LINE_KEY,
     MANIFEST,
     QUARANTINE,
     RUNS,
@@ -28,14 +23,8 @@ from transforms.schema import (
     Table,
 )
 from warehouse.feed_model import (
-    LineText,
     Model,
-    boilerplate_rows,
-    changed_lines,
-    learned_lines,
-    model_of,
     model_of_boilerplate,
-    next_line_counts,
 )
 from warehouse.layout import (
     ROWS_PER_FILE,
@@ -50,6 +39,7 @@ from warehouse.layout import (
 )
 from warehouse.merge import (
     SORT_KEY,
+    Collisions,
     NewFile,
     duplicate_records,
     next_manifest,
@@ -83,11 +73,48 @@ class RunChanges:
     quarantine: pl.DataFrame  # files that could not become rows (QUARANTINE)
     processed: pl.DataFrame  # every file read (PROCESSED_SCHEMA)
     deleted: list[str]
-    lines: pl.LazyFrame  # the parsed rows' lines (ARTICLE_LINES_SCHEMA)
-    # Rows re-derived for a feed model (their keywords need the caller's IDF table), and where
-    # they are staged so that parsed_rows returns them in place of the parsed ones.
-    relearned: Callable[[pl.DataFrame, Model], pl.DataFrame]
-    stage: Callable[[pl.DataFrame], None]
+
+
+@dataclass
+class MergePlan:
+    """Which rows a run puts into the lake and which it takes out, before anything is written."""
+
+    changes: RunChanges
+    result: LoadResult
+    fresh: bool  # a full build: nothing of the committed lake stays
+    noop: bool = False  # nothing read, nothing gone
+    processed: pl.DataFrame = field(default_factory=pl.DataFrame)  # files that enter the manifest
+    old_manifest: pl.DataFrame = field(default_factory=MANIFEST.empty_frame)
+    old_loaded: pl.DataFrame = field(default_factory=MANIFEST.empty_frame)  # its loaded files
+    collisions: Collisions | None = None
+    removed: pl.DataFrame = field(default_factory=MANIFEST.empty_frame)  # loaded rows that leave
+    gone: set[str] = field(default_factory=set)  # paths whose quarantine records go
+
+    def __post_init__(self) -> None:
+        if self.processed.width == 0:
+            self.processed = self.changes.processed
+
+    @property
+    def loads(self) -> bool:
+        """Whether the plan changes rows (not an empty run, not a rejected one)."""
+        return not self.noop and self.result.rejected is None
+
+    @property
+    def winners(self) -> pl.DataFrame:
+        """STAGED_KEYS of the parsed rows that enter the lake."""
+        assert self.collisions is not None, "a plan that loads has its collisions resolved"
+        return self.collisions.winners
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What the learn stage gives the merge: lake rows it re-derived (staged in place of their
+    old copies) and the next frames of each model's datasets."""
+
+    rederived: pl.DataFrame  # STAGED_KEYS of the lake's rows re-derived
+    line_counts: pl.DataFrame  # the next LINE_COUNTS
+    old_line_counts: pl.DataFrame
+    boilerplate: pl.DataFrame  # the next BOILERPLATE
 
 
 @dataclass
@@ -111,14 +138,6 @@ class LoadResult:
     files_written: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     rejected: str | None = None  # why nothing was loaded (too many bad files)
-
-
-@dataclass(frozen=True)
-class _Relearned:
-    keys: pl.DataFrame  # STAGED_KEYS of lake rows re-derived (their old copies are replaced)
-    counts: pl.DataFrame  # the next LINE_COUNTS
-    old_counts: pl.DataFrame
-    boilerplate: pl.DataFrame  # the next BOILERPLATE
 
 
 def _damaged(storage: Storage, rel: str, exc: BaseException) -> LakeDamaged:
@@ -178,11 +197,12 @@ class LakeWriter:
         except (pl.exceptions.ComputeError, OSError) as exc:
             raise _damaged(self.storage, stored_file(rel), exc) from None
 
-    def prepare(self, changes: RunChanges, options: LoadOptions, now: dt.datetime) -> LoadResult:
+    def planned_merge(self, changes: RunChanges, options: LoadOptions) -> MergePlan:
+        """Which rows enter the lake and which leave it (collisions resolved, mass deletions and
+        too many bad files refused): what the learn stage learns from and the merge carries out."""
         state = self.state()
         if changes.processed.is_empty() and not changes.deleted and not options.full_refresh:
-            self._pending = None  # nothing read, nothing gone: the lake stays as it is
-            return LoadResult()
+            return MergePlan(changes, LoadResult(), fresh=False, noop=True)  # the lake stays as it is
         processed, bad = changes.processed, changes.quarantine
         touched = processed.filter(pl.col("touched"))
         result = LoadResult(
@@ -198,34 +218,54 @@ class LakeWriter:
             )
         # A rejected run, even a full refresh, keeps what is committed but the bad files' records.
         fresh = options.full_refresh and result.rejected is None
-        old_manifest = MANIFEST.empty_frame() if fresh else self.manifest(state)
-        old_quarantine = QUARANTINE.empty_frame() if fresh else self._dataset(state.quarantine, QUARANTINE)
-        partitions = {} if fresh else dict(state.partitions)
+        plan = MergePlan(changes, result, fresh)
+        plan.old_manifest = MANIFEST.empty_frame() if fresh else self.manifest(state)
         if result.rejected:
             # The bad files enter the manifest, so that their records go when they are fixed or removed.
             bad_paths = bad["source_path"].to_list()
-            processed = processed.filter(pl.col("source_path").is_in(bad_paths))
-            collisions = no_collisions(changes.article_keys)
-            duplicates, gone = QUARANTINE.empty_frame(), set(bad_paths)
-        else:
-            leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | set(
-                changes.deleted
-            )
-            old_loaded = old_manifest.filter(pl.col("status") == FileStatus.LOADED)
-            self._refuse_mass_delete(old_loaded, set(changes.deleted), options)
-            staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
-            kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
-            collisions = resolved_collisions(changes.article_keys, kept)
-            removed = old_loaded.filter(pl.col("source_path").is_in(list(leaving | set(collisions.demoted))))
-            relearned = self._relearned(state, fresh, collisions.winners, removed, changes, options)
+            plan.processed = processed.filter(pl.col("source_path").is_in(bad_paths))
+            plan.collisions = no_collisions(changes.article_keys)
+            plan.gone = set(bad_paths)
+            return plan
+        leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | set(changes.deleted)
+        old_loaded = plan.old_manifest.filter(pl.col("status") == FileStatus.LOADED)
+        self._refuse_mass_delete(old_loaded, set(changes.deleted), options)
+        staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
+        kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
+        plan.collisions = resolved_collisions(changes.article_keys, kept)
+        plan.old_loaded = old_loaded
+        plan.removed = old_loaded.filter(
+            pl.col("source_path").is_in(list(leaving | set(plan.collisions.demoted)))
+        )
+        plan.gone = leaving | set(plan.collisions.losers)
+        return plan
+
+    def prepare(
+        self, plan: MergePlan, learned: Learned | None, options: LoadOptions, now: dt.datetime
+    ) -> LoadResult:
+        """Write the new immutable files of a merge plan and of what the learn stage gives, and
+        keep the state that references them (committed later)."""
+        result = plan.result
+        if plan.noop:
+            self._pending = None
+            return result
+        state, fresh, changes = self.state(), plan.fresh, plan.changes
+        old_quarantine = QUARANTINE.empty_frame() if fresh else self._dataset(state.quarantine, QUARANTINE)
+        partitions = {} if fresh else dict(state.partitions)
+        duplicates = QUARANTINE.empty_frame()
+        collisions = plan.collisions
+        assert collisions is not None, "a plan that is not a no-op has its collisions resolved"
+        if plan.loads:
+            if learned is None:
+                raise ValueError("a merge that loads rows needs the learn stage's models")
             partitions = self._rewritten_partitions(
                 partitions,
-                pl.concat([collisions.winners.select(STAGED_KEYS), relearned.keys]),
+                pl.concat([plan.winners.select(STAGED_KEYS), learned.rederived]),
                 pl.concat(
                     [
-                        removed,
-                        old_loaded.filter(
-                            pl.col("source_path").is_in(relearned.keys["source_path"].implode())
+                        plan.removed,
+                        plan.old_loaded.filter(
+                            pl.col("source_path").is_in(learned.rederived["source_path"].implode())
                         ),
                     ]
                 ),
@@ -233,32 +273,34 @@ class LakeWriter:
                 options,
                 result,
             )
-            duplicates = duplicate_records(collisions, processed, old_manifest, options.run_id, now)
-            gone = leaving | set(collisions.losers)
+            duplicates = duplicate_records(collisions, plan.processed, plan.old_manifest, options.run_id, now)
             if duplicates.height:
                 result.quarantine_by_reason[str(Reason.DUPLICATE_ARTICLE)] = duplicates.height
+        bad = changes.quarantine
         result.quarantined = bad.height + duplicates.height
-        quarantine = next_quarantine(old_quarantine, gone, bad, duplicates)
-        manifest = next_manifest(old_manifest, processed, collisions.winners, collisions, bad, options.run_id)
+        quarantine = next_quarantine(old_quarantine, plan.gone, bad, duplicates)
+        manifest = next_manifest(
+            plan.old_manifest, plan.processed, collisions.winners, collisions, bad, options.run_id
+        )
 
         pending = replace(state, partitions=dict(sorted(partitions.items())))
         if fresh:  # every row is now this parser's, made with these settings
             pending.parser_version = options.parser_version
             pending.row_settings = dict(options.row_settings)
-        if result.rejected is None:
+        if learned is not None:
             pending.boilerplate = self._write_if_changed(
-                relearned.boilerplate, self._dataset(state.boilerplate, BOILERPLATE),
+                learned.boilerplate, self._dataset(state.boilerplate, BOILERPLATE),
                 None if fresh else state.boilerplate, BOILERPLATE, "boilerplate", options,
             )  # fmt: skip
             pending.line_counts = self._write_if_changed(
-                relearned.counts, relearned.old_counts, None if fresh else state.line_counts, LINE_COUNTS,
+                learned.line_counts, learned.old_line_counts, None if fresh else state.line_counts, LINE_COUNTS,
                 "_line_counts", options,
             )  # fmt: skip
         pending.quarantine = self._write_if_changed(
             quarantine, old_quarantine, None if fresh else state.quarantine, QUARANTINE, "quarantine", options
         )
         pending.manifest = self._write_if_changed(
-            manifest, old_manifest, None if fresh else state.manifest, MANIFEST, "_manifest", options
+            manifest, plan.old_manifest, None if fresh else state.manifest, MANIFEST, "_manifest", options
         )
         self._pending = pending
         return result
@@ -284,178 +326,18 @@ class LakeWriter:
         self._write(frame, table, rel)
         return rel
 
-    def learned_model(self) -> Model:
+    def boilerplate_model(self) -> Model:
         """The lines each feed has learned, as the committed state records them."""
         return model_of_boilerplate(self._dataset(self.state().boilerplate, BOILERPLATE))
 
-    def hinted_model(self, sampled: pl.LazyFrame, share: float, rule: LearningRule) -> Model:
-        """The model to parse the rest of a run with, after a sample of it (share of its files):
-        the lake's, and the lines the sample repeats, learned by the rule scaled to the sample.
-        Only a hint: the merge learns from every row and re-derives the rows it got wrong."""
-        scaled = LearningRule(
-            rule.min_share,
-            max(2, round(rule.min_articles * share)),
-            max(2, round(rule.min_feed_articles * share)),
-        )
-        hint = dict(self.learned_model())
-        counts = next_line_counts(
-            LINE_COUNTS.empty_frame(), pl.DataFrame(schema=ARTICLE_LINES_SCHEMA), sampled
-        )
-        for key, hashes in model_of(learned_lines(counts, scaled)).items():
-            hint[key] = hint.get(key, frozenset()) | hashes
-        return hint
+    def dataset(self, name: str) -> pl.DataFrame:
+        """A model dataset of the committed state ("boilerplate", "line_counts"), empty if none."""
+        table = {"boilerplate": BOILERPLATE, "line_counts": LINE_COUNTS}[name]
+        return self._dataset(getattr(self.state(), name), table)
 
-    def _lines_of_rows(self, state: LakeState, rows: pl.DataFrame) -> pl.DataFrame:
-        """ARTICLE_LINES of loaded rows (source_path, year, month), read from their files."""
-        frames = [pl.DataFrame(schema=ARTICLE_LINES_SCHEMA)]
-        for (name,), part in (
-            rows.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
-        ):
-            paths = part["source_path"].implode()
-            for rel in state.partitions.get(str(name), []):
-                text = self._read(rel, ARTICLES, ARTICLE_LINES)
-                frames.append(article_lines(text.filter(pl.col("source_path").is_in(paths))))
-        return pl.concat(frames)
-
-    def _relearned(
-        self, state: LakeState, fresh: bool, winners: pl.DataFrame, removed: pl.DataFrame, changes: RunChanges,
-        options: LoadOptions,
-    ) -> _Relearned:  # fmt: skip
-        """The feeds' next model, and every row whose text it changes re-derived and staged.
-
-        The batches parsed with the committed model; once the run's rows are counted, a line that
-        a feed learns or unlearns changes the rows that carry it: this run's (from staging) and,
-        in the lake, the files that hold such rows (their keys join the run's, their old copies
-        leave), so the lake always equals a clean build of the same files.
-        """
-        old_counts = LINE_COUNTS.empty_frame() if fresh else self._dataset(state.line_counts, LINE_COUNTS)
-        leaving = pl.DataFrame(schema=ARTICLE_LINES_SCHEMA) if fresh else self._lines_of_rows(state, removed)
-        incoming = changes.lines.join(winners.select("source_path").lazy(), on="source_path", how="semi")
-        counts = next_line_counts(old_counts, leaving, incoming)
-        learned = learned_lines(counts, options.learning)
-        old_boilerplate = self._dataset(state.boilerplate, BOILERPLATE)
-        model = model_of(learned)
-        changed = changed_lines(model_of_boilerplate(old_boilerplate), model)
-        texts: dict[tuple[int, int], LineText] = {}
-        for source, feed, line, hashed in old_boilerplate.select(
-            "source", "feed", "line", "line_hash"
-        ).iter_rows():
-            texts[(feed_key(source, feed) or 0, hashed)] = (source, feed, line)
-        keys = [winners.clear().select(STAGED_KEYS)]
-        # This run's rows were parsed with the lake's model or a sample's: those whose learned
-        # lines are not the final model's are re-derived.
-        in_model = pl.DataFrame(
-            [(k, h) for k, hashes in model.items() for h in hashes],
-            schema=LINE_COUNTS.schema_of(*LINE_KEY),
-            orient="row",
-        ).with_columns(in_model=pl.lit(True))
-        carrying = (
-            incoming.filter(pl.col("line_hash") != FEED_TOTAL)
-            .join(in_model.lazy(), on=LINE_KEY, how="left")
-            .filter(pl.col("learned") != pl.col("in_model").fill_null(False))
-            .select("source_path")
-            .unique()
-            .collect(engine="streaming")["source_path"]
-        )
-        if not carrying.is_empty():
-            for (name,), part in (
-                winners.filter(pl.col("source_path").is_in(carrying.implode()))
-                .with_columns(_p=partition_name_expr())
-                .partition_by("_p", as_dict=True)
-                .items()
-            ):
-                paths = part["source_path"].to_list()
-                for start in range(0, len(paths), options.rows_per_file):  # a file's worth at a time
-                    rows = changes.parsed_rows(str(name), paths[start : start + options.rows_per_file])
-                    self._restaged(changes.relearned(rows, model), changes, texts)
-        if changed and not fresh:
-            keys.extend(self._relearned_lake_rows(state, removed, changed, model, changes, texts))
-        self._found_texts(learned, incoming, winners, changes, texts)
-        return _Relearned(
-            keys=pl.concat(keys),
-            counts=counts,
-            old_counts=old_counts,
-            boilerplate=boilerplate_rows(learned, texts),
-        )
-
-    @staticmethod
-    def _found_texts(
-        learned: pl.DataFrame, incoming: pl.LazyFrame, winners: pl.DataFrame, changes: RunChanges,
-        texts: dict[tuple[int, int], LineText],
-    ) -> None:  # fmt: skip
-        """The text of each learned line not known yet, from one of this run's rows carrying it."""
-        missing = learned.select(LINE_KEY).filter(
-            ~pl.Series([key in texts for key in learned.select(LINE_KEY).iter_rows()], dtype=pl.Boolean())
-        )
-        if missing.is_empty():
-            return
-        holders = (
-            incoming.join(missing.lazy(), on=LINE_KEY)
-            .unique(LINE_KEY)
-            .select("source_path")
-            .collect(engine="streaming")
-        )
-        wanted = set(missing.iter_rows())
-        located = winners.join(holders, on="source_path").with_columns(_p=partition_name_expr())
-        for (name,), part in located.partition_by("_p", as_dict=True).items():
-            rows = changes.parsed_rows(str(name), part["source_path"].to_list())
-            for source, feed, paragraphs, removed in rows.select(
-                "source", "feed", "paragraphs", "boilerplate_lines"
-            ).iter_rows():
-                key = feed_key(source, feed) or 0
-                for line in [*paragraphs, *removed]:
-                    found = (key, line_hash(line_key(line)))
-                    if found in wanted:
-                        texts.setdefault(found, (source, feed, line_key(line)))
-
-    @staticmethod
-    def _restaged(rows: pl.DataFrame, changes: RunChanges, texts: dict[tuple[int, int], LineText]) -> None:
-        changes.stage(rows)
-        for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
-            for line in lines:
-                texts.setdefault(
-                    (feed_key(source, feed) or 0, line_hash(line_key(line))), (source, feed, line_key(line))
-                )
-
-    def _relearned_lake_rows(
-        self, state: LakeState, removed: pl.DataFrame, changed: Model, model: Model, changes: RunChanges,
-        texts: dict[tuple[int, int], LineText],
-    ) -> list[pl.DataFrame]:  # fmt: skip
-        """Keys of the lake's rows (staying ones) that carry a changed line, re-derived and staged;
-        one file is read at a time, and only files holding rows of a changed feed are read whole."""
-        changed_frame = pl.DataFrame(
-            [(k, h) for k, hashes in changed.items() for h in hashes],
-            schema=LINE_COUNTS.schema_of(*LINE_KEY),
-            orient="row",
-        )
-        gone = removed["source_path"].implode()
-        out = []
-        for name, files in sorted(state.partitions.items()):
-            year, month = partition_key(name)
-            for rel in files:
-                heads = self._read(rel, ARTICLES, ARTICLE_FEED)
-                pairs = heads.select("source", "feed").unique()
-                hit_feed = [feed_key(source, feed) in changed for source, feed in pairs.iter_rows()]
-                wanted = heads.join(
-                    pairs.filter(pl.Series(hit_feed, dtype=pl.Boolean())),
-                    on=["source", "feed"],
-                    nulls_equal=True,
-                ).filter(~pl.col("source_path").is_in(gone))
-                if wanted.is_empty():
-                    continue
-                rows = self._read(rel, ARTICLES).filter(
-                    pl.col("source_path").is_in(wanted["source_path"].implode())
-                )
-                hit = article_lines(rows).join(changed_frame, on=LINE_KEY)["source_path"].unique()
-                rows = rows.filter(pl.col("source_path").is_in(hit.implode()))
-                if rows.is_empty():
-                    continue
-                rows = ARTICLES.conform(
-                    rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
-                )
-                self._restaged(changes.relearned(rows, model), changes, texts)
-                out.append(rows.select(STAGED_KEYS))
-        return out
+    def rows(self, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows of one of the committed state's partition files (some columns, or all)."""
+        return self._read(rel, ARTICLES, columns)
 
     def _partition_keys(self, files: list[str]) -> pl.DataFrame:
         """The sort keys of a partition's rows and the file of each (a few columns read)."""

@@ -1,0 +1,238 @@
+"""The learn stage: what the archive teaches, between transform and merge.
+
+plan → transform → learn → merge → commit → publish. A model is learned from the whole lake,
+not from one file (today: the lines each feed repeats, its boilerplate). The stage takes the
+merge plan (which rows enter the lake, which leave it) and the stored model, and gives the next
+model and every row whose fields the model change alters, re-derived and staged in place of the
+parsed ones, so that an incremental lake always equals a clean build. The model arithmetic is
+pure (warehouse.feed_model); this module reads rows through the lake writer's read API and stages
+through the run's staging; the writer only stores and commits what it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash, line_key
+from transforms.relearn import article_lines, relearned_articles
+from transforms.schema import (
+    ARTICLE_FEED,
+    ARTICLE_LINES,
+    ARTICLE_LINES_SCHEMA,
+    ARTICLES,
+    LINE_COUNTS,
+    LINE_KEY,
+)
+from warehouse.feed_model import (
+    LineText,
+    Model,
+    boilerplate_rows,
+    changed_lines,
+    learned_lines,
+    model_of,
+    model_of_boilerplate,
+    next_line_counts,
+)
+from warehouse.layout import partition_key, partition_name_expr
+from warehouse.load import LakeWriter, Learned, MergePlan
+from warehouse.staging import STAGED_KEYS, StagedRun
+
+Rederive = Callable[[pl.DataFrame, Model], pl.DataFrame]
+
+
+def _rederived_with_keywords(rows: pl.DataFrame, model: Model) -> pl.DataFrame:
+    from flows.keyword_table import jieba_keyword_weights
+
+    return relearned_articles(rows, model, jieba_keyword_weights())
+
+
+def sample_model(lake_model: Model, sampled: pl.LazyFrame, share: float, rule: LearningRule) -> Model:
+    """The model to parse the rest of a run with, after a sample of it (share of its files): the
+    lake's, and the lines the sample repeats, learned by the rule scaled to the sample. Only a
+    hint: the learn stage learns from every row and re-derives the rows it got wrong."""
+    scaled = LearningRule(
+        rule.min_share,
+        max(2, round(rule.min_articles * share)),
+        max(2, round(rule.min_feed_articles * share)),
+    )
+    hint = dict(lake_model)
+    counts = next_line_counts(LINE_COUNTS.empty_frame(), pl.DataFrame(schema=ARTICLE_LINES_SCHEMA), sampled)
+    for key, hashes in model_of(learned_lines(counts, scaled)).items():
+        hint[key] = hint.get(key, frozenset()) | hashes
+    return hint
+
+
+def _keys_frame(model: Model) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(k, h) for k, hashes in model.items() for h in hashes],
+        schema=LINE_COUNTS.schema_of(*LINE_KEY),
+        orient="row",
+    )
+
+
+@dataclass
+class _BoilerplateRun:
+    """One run's learning of boilerplate: the lake it reads, the staging it re-derives into."""
+
+    lake: LakeWriter
+    staged: StagedRun
+    plan: MergePlan
+    rows_per_file: int
+    rederive: Rederive
+
+    def __post_init__(self) -> None:
+        self.texts: dict[tuple[int, int], LineText] = {}  # the text of each learned line found
+
+    def learned(self, rule: LearningRule) -> Learned:
+        plan, lake = self.plan, self.lake
+        state = lake.state()
+        old_counts = LINE_COUNTS.empty_frame() if plan.fresh else lake.dataset("line_counts")
+        leaving = (
+            pl.DataFrame(schema=ARTICLE_LINES_SCHEMA) if plan.fresh else self._lines_of_rows(plan.removed)
+        )
+        incoming = self.staged.lines().join(
+            plan.winners.select("source_path").lazy(), on="source_path", how="semi"
+        )
+        counts = next_line_counts(old_counts, leaving, incoming)
+        learned = learned_lines(counts, rule)
+        old_boilerplate = lake.dataset("boilerplate")
+        model = model_of(learned)
+        changed = changed_lines(model_of_boilerplate(old_boilerplate), model)
+        for source, feed, line, hashed in old_boilerplate.select(
+            "source", "feed", "line", "line_hash"
+        ).iter_rows():
+            self.texts[(feed_key(source, feed) or 0, hashed)] = (source, feed, line)
+        self._rederive_parsed_rows(incoming, model)
+        keys = [plan.winners.clear().select(STAGED_KEYS)]
+        if changed and not plan.fresh and state.partitions:
+            keys.extend(self._rederived_lake_rows(changed, model))
+        self._find_texts(learned, incoming)
+        return Learned(
+            rederived=pl.concat(keys),
+            line_counts=counts,
+            old_line_counts=old_counts,
+            boilerplate=boilerplate_rows(learned, self.texts),
+        )
+
+    def _lines_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """ARTICLE_LINES of loaded rows (source_path, year, month), read from their files."""
+        frames = [pl.DataFrame(schema=ARTICLE_LINES_SCHEMA)]
+        partitions = self.lake.state().partitions
+        for (name,), part in (
+            rows.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
+        ):
+            paths = part["source_path"].implode()
+            for rel in partitions.get(str(name), []):
+                text = self.lake.rows(rel, ARTICLE_LINES)
+                frames.append(article_lines(text.filter(pl.col("source_path").is_in(paths))))
+        return pl.concat(frames)
+
+    def _stage(self, rows: pl.DataFrame, model: Model) -> None:
+        rows = self.rederive(rows, model)
+        self.staged.staged_relearned(rows)
+        for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
+            for line in lines:
+                self.texts.setdefault(
+                    (feed_key(source, feed) or 0, line_hash(line_key(line))), (source, feed, line_key(line))
+                )
+
+    def _rederive_parsed_rows(self, incoming: pl.LazyFrame, model: Model) -> None:
+        """This run's rows were parsed with the lake's model or a sample's: those whose learned
+        lines are not the final model's are re-derived."""
+        in_model = _keys_frame(model).with_columns(in_model=pl.lit(True))
+        carrying = (
+            incoming.filter(pl.col("line_hash") != FEED_TOTAL)
+            .join(in_model.lazy(), on=LINE_KEY, how="left")
+            .filter(pl.col("learned") != pl.col("in_model").fill_null(False))
+            .select("source_path")
+            .unique()
+            .collect(engine="streaming")["source_path"]
+        )
+        if carrying.is_empty():
+            return
+        winners = self.plan.winners.filter(pl.col("source_path").is_in(carrying.implode()))
+        for (name,), part in (
+            winners.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
+        ):
+            paths = part["source_path"].to_list()
+            for start in range(0, len(paths), self.rows_per_file):  # a file's worth at a time
+                rows = self.staged.articles(str(name), paths[start : start + self.rows_per_file])
+                self._stage(rows, model)
+
+    def _rederived_lake_rows(self, changed: Model, model: Model) -> list[pl.DataFrame]:
+        """Keys of the lake's rows (staying ones) that carry a changed line, re-derived and staged;
+        one file is read at a time, and only files holding rows of a changed feed are read whole."""
+        changed_frame = _keys_frame(changed)
+        gone = self.plan.removed["source_path"].implode()
+        out = []
+        for name, files in sorted(self.lake.state().partitions.items()):
+            year, month = partition_key(name)
+            for rel in files:
+                heads = self.lake.rows(rel, ARTICLE_FEED)
+                pairs = heads.select("source", "feed").unique()
+                hit_feed = [feed_key(source, feed) in changed for source, feed in pairs.iter_rows()]
+                wanted = heads.join(
+                    pairs.filter(pl.Series(hit_feed, dtype=pl.Boolean())),
+                    on=["source", "feed"],
+                    nulls_equal=True,
+                ).filter(~pl.col("source_path").is_in(gone))
+                if wanted.is_empty():
+                    continue
+                rows = self.lake.rows(rel).filter(
+                    pl.col("source_path").is_in(wanted["source_path"].implode())
+                )
+                hit = article_lines(rows).join(changed_frame, on=LINE_KEY)["source_path"].unique()
+                rows = rows.filter(pl.col("source_path").is_in(hit.implode()))
+                if rows.is_empty():
+                    continue
+                rows = ARTICLES.conform(
+                    rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
+                )
+                self._stage(rows, model)
+                out.append(rows.select(STAGED_KEYS))
+        return out
+
+    def _find_texts(self, learned: pl.DataFrame, incoming: pl.LazyFrame) -> None:
+        """The text of each learned line not known yet, from one of this run's rows carrying it."""
+        keys = learned.select(LINE_KEY)
+        missing = keys.filter(
+            pl.Series([key not in self.texts for key in keys.iter_rows()], dtype=pl.Boolean())
+        )
+        if missing.is_empty():
+            return
+        holders = (
+            incoming.join(missing.lazy(), on=LINE_KEY)
+            .unique(LINE_KEY)
+            .select("source_path")
+            .collect(engine="streaming")
+        )
+        wanted = set(missing.iter_rows())
+        located = self.plan.winners.join(holders, on="source_path").with_columns(_p=partition_name_expr())
+        for (name,), part in located.partition_by("_p", as_dict=True).items():
+            rows = self.staged.articles(str(name), part["source_path"].to_list())
+            for source, feed, paragraphs, removed in rows.select(
+                "source", "feed", "paragraphs", "boilerplate_lines"
+            ).iter_rows():
+                key = feed_key(source, feed) or 0
+                for line in [*paragraphs, *removed]:
+                    found = (key, line_hash(line_key(line)))
+                    if found in wanted:
+                        self.texts.setdefault(found, (source, feed, line_key(line)))
+
+
+def learned_models(
+    lake: LakeWriter,
+    staged: StagedRun,
+    plan: MergePlan,
+    rule: LearningRule,
+    rows_per_file: int,
+    rederive: Rederive = _rederived_with_keywords,
+) -> Learned | None:
+    """The learn stage: the lake's next models after the merge plan, the rows they change
+    re-derived and staged (None for a plan that loads nothing: a rejected or empty run)."""
+    if not plan.loads:
+        return None
+    return _BoilerplateRun(lake, staged, plan, rows_per_file, rederive).learned(rule)
