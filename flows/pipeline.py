@@ -27,10 +27,9 @@ from flows.source import Source
 from transforms.schema import PARSER_VERSION, RUNS, RunStatus
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, planned_changes
-from warehouse.layout import STAGING_DIR, checked_run_id
+from warehouse.layout import checked_run_id
 from warehouse.load import LakeWriter, Learned, LoadOptions, LoadResult, MergePlan, RunChanges
-from warehouse.lock import lake_lock
-from warehouse.staging import StagedRun, staging_folder
+from warehouse.staging import StagedRun
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
 
@@ -374,16 +373,9 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
     now = dt.datetime.now(dt.UTC)
     summary = RunSummary(run_id=new_run_id(now))
     storage = Storage(settings.lake, settings.storage_options)
-    writer = LakeWriter(storage)
+    writer = LakeWriter(storage, settings.lock_path, settings.lock_timeout)
     failure: BaseException | None = None
-    with lake_lock(settings.lock_path, settings.lock_timeout):
-        if start_over:  # a repair: from the run history alone, whatever else is damaged
-            storage.delete_tree(STAGING_DIR)
-            writer.started_over(writer.salvaged_runs(), summary.run_id)
-        else:
-            writer.recovered()  # a killed run's commit finished, before its staging goes
-            storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
-        staging = staging_folder(summary.run_id)
+    with writer.writing(summary.run_id, start_over) as staging:
         try:
             settings, rebuilt = settings_for_lake(settings, writer.state(), writer.stale_models)
             if rebuilt:
@@ -400,7 +392,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             summary.stage = "transform"
             counts = stages.transform(jobs, settings.workers) if jobs else []
             if jobs:
-                sampled = StagedRun(storage, staging).lines()
+                sampled = writer.staged_run(staging).lines()
                 model = sample_model(
                     model, sampled, sample.height / plan.candidates.height, settings.learning_rule
                 )
@@ -417,7 +409,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             summary.files_unchanged = plan.unchanged + touched
             summary.files_deleted = len(plan.deleted)
             summary.stage = "learn"
-            staged = StagedRun(storage, staging)
+            staged = writer.staged_run(staging)
             merge = planned_merge(writer, plan, staged, settings, summary.run_id)
             learned = stages.learn(writer, merge, staged, settings)
             if learned is not None:
@@ -467,9 +459,6 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             if _is_interruption(exc):
                 raise RunInterrupted(summary, exc) from exc
             raise StageFailed(stage, summary, exc) from exc
-        finally:
-            with contextlib.suppress(OSError):  # a full disk is no reason to keep what fills it
-                storage.delete_tree(STAGING_DIR)
         if failure is not None and _is_interruption(failure):
             raise RunInterrupted(summary, failure) from failure
         if failure is not None:

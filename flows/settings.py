@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from flows import defaults
 from transforms.boilerplate import LearningRule
-from warehouse.layout import LOCK_FILE, ROWS_PER_FILE
+from warehouse.layout import ROWS_PER_FILE, lock_path
 from warehouse.storage import is_remote
 
 # Changing any of these changes rows already in the lake (a zone moves published_date, a rule
@@ -137,7 +137,4 @@ class Settings(BaseModel):
 
     @property
     def lock_path(self) -> Path:
-        """The writer lock: in a local lake, beside the catalog for a remote one (S3 has no locks)."""
-        if is_remote(self.lake):
-            return self.catalog_path.with_name(self.catalog_path.name + ".lock")
-        return Path(self.lake).resolve() / LOCK_FILE
+        return lock_path(self.lake, self.catalog_path)

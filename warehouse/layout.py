@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import polars as pl
+
+from warehouse.storage import is_remote
 
 UNDATED = "__HIVE_DEFAULT_PARTITION__"
 UNDATED_NAME = "undated"
 STATE_FILE = "_state.json"
-LOCK_FILE = ".lock"  # in a local lake root (Settings.lock_path)
+LOCK_FILE = ".lock"  # in a local lake root (lock_path)
 STAGING_DIR = "_staging"
 # A partition's files hold at most this many rows (about 45 MB in memory for real articles: what
 # the merge holds while it rewrites one), each file a range of the partition sorted by published_at.
@@ -83,3 +86,10 @@ def stored_file(rel: str) -> str:
     into. The tree (TREE_DIRS) holds a link to each current file; the catalog reads the stored
     files, which stay for retain_seconds after a run supersedes them."""
     return f"{STORE_DIR}/{rel}"
+
+
+def lock_path(lake: str, catalog: Path) -> Path:
+    """The writer lock: in a local lake, beside the catalog for a remote one (S3 has no locks)."""
+    if is_remote(lake):
+        return catalog.with_name(catalog.name + ".lock")
+    return Path(lake).resolve() / LOCK_FILE

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import polars as pl
 
@@ -28,30 +29,26 @@ from warehouse.feed_model import (
 )
 from warehouse.layout import (
     ROWS_PER_FILE,
+    STAGING_DIR,
     STATE_FILE,
     STORE_DIR,
     TREE_DIRS,
     dataset_file,
-    partition_file,
-    partition_key,
-    partition_name_expr,
     stored_file,
 )
+from warehouse.lock import lake_lock
 from warehouse.merge import (
-    SORT_KEY,
     Collisions,
-    NewFile,
     duplicate_records,
     next_manifest,
-    next_partition_files,
     next_quarantine,
     no_collisions,
     resolved_collisions,
 )
-from warehouse.staging import STAGED_KEYS
+from warehouse.partition_files import PartitionFiles
+from warehouse.staging import STAGED_KEYS, StagedRun, staging_folder
 from warehouse.state import REPAIR_HINT, LakeDamaged, LakeState, commit_state, load_state
 from warehouse.storage import Storage
-from warehouse.validation import unique_articles
 
 
 class MassDeleteRefused(RuntimeError):
@@ -153,14 +150,40 @@ class LakeWriter:
     `commit` flips the state. Nothing a reader sees changes before `commit`.
     """
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, lock: Path | None = None, lock_timeout: float = 0.0) -> None:
         self.storage = storage
+        self._lock = lock
+        self._lock_timeout = lock_timeout
         self._pending: LakeState | None = None
         self._state: LakeState | None = None
         self._manifest: tuple[str, pl.DataFrame] | None = None  # the last one read, by its file
         self._sizes: dict[str, int] = {}  # of the files this writer wrote
         # Model files that differ from what was committed (found by `recovered`): recomputed.
         self.stale_models: list[str] = []
+
+    @contextlib.contextmanager
+    def writing(self, run_id: str, start_over: bool = False) -> Iterator[str]:
+        """One write of the lake, start to end: the lock held, an interrupted commit finished (or,
+        to start over, the run history salvaged and everything else retired), a killed run's
+        staging gone; yields the run's staging folder, which goes when the write ends."""
+        if self._lock is None:
+            raise ValueError("a lake write needs the lake's lock path")
+        with lake_lock(self._lock, self._lock_timeout):
+            if start_over:  # a repair: from the run history alone, whatever else is damaged
+                self.storage.delete_tree(STAGING_DIR)
+                self.started_over(self.salvaged_runs(), run_id)
+            else:
+                self.recovered()  # a killed run's commit finished, before its staging goes
+                self.storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
+            try:
+                yield staging_folder(run_id)
+            finally:
+                with contextlib.suppress(OSError):  # a full disk is no reason to keep what fills it
+                    self.storage.delete_tree(STAGING_DIR)
+
+    def staged_run(self, staging: str) -> StagedRun:
+        """What this write's batches staged, read back."""
+        return StagedRun(self.storage, staging)
 
     def state(self, reread: bool = False) -> LakeState:
         """The committed state, read once: the writer holds the lake lock, so only it changes it
@@ -258,7 +281,9 @@ class LakeWriter:
         if plan.loads:
             if learned is None:
                 raise ValueError("a merge that loads rows needs the learn stage's models")
-            partitions = self._rewritten_partitions(
+            partitions = PartitionFiles(
+                self._read, self._write, options.run_id, options.rows_per_file
+            ).rewritten(
                 partitions,
                 pl.concat([plan.winners.select(STAGED_KEYS), learned.rederived]),
                 pl.concat(
@@ -270,7 +295,6 @@ class LakeWriter:
                     ]
                 ),
                 changes.parsed_rows,
-                options,
                 result,
             )
             duplicates = duplicate_records(collisions, plan.processed, plan.old_manifest, options.run_id, now)
@@ -338,87 +362,6 @@ class LakeWriter:
     def rows(self, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
         """The rows of one of the committed state's partition files (some columns, or all)."""
         return self._read(rel, ARTICLES, columns)
-
-    def _partition_keys(self, files: list[str]) -> pl.DataFrame:
-        """The sort keys of a partition's rows and the file of each (a few columns read)."""
-        frames = [self._read(rel, ARTICLES, SORT_KEY).with_columns(file=pl.lit(rel)) for rel in files]
-        if not frames:
-            return ARTICLES.empty_frame().select(SORT_KEY).with_columns(file=pl.lit(None, pl.String()))
-        return pl.concat(frames)
-
-    def _rewritten_partitions(
-        self, partitions: dict[str, list[str]], winners: pl.DataFrame, removed: pl.DataFrame,
-        parsed_rows: Callable[[str, list[str]], pl.DataFrame], options: LoadOptions, result: LoadResult,
-    ) -> dict[str, list[str]]:  # fmt: skip
-        """The partitions' files after the run: in each partition that loses or gains rows, only
-        the files whose rows change are rewritten (warehouse.merge.next_partition_files), each
-        new file from at most one old file and the run's parsed rows of its range.
-
-        Two files are built at a time: while one is read and sorted, the other is compressed and
-        written (Polars does both outside the GIL). New rows were validated against the contract
-        when they were parsed; here each file must hold one row per article_id (a violation
-        raises, and the prepared files are never committed).
-        """
-        incoming = {
-            str(key[0]): rows
-            for key, rows in winners.with_columns(_p=partition_name_expr())
-            .partition_by("_p", as_dict=True)
-            .items()
-        }
-        leaving: dict[str, set[str]] = {}
-        for path, name in removed.select("source_path", partition_name_expr()).iter_rows():
-            leaving.setdefault(name, set()).add(path)
-        partitions = dict(partitions)
-        to_write: list[tuple[str, str, NewFile]] = []
-        for name in sorted(set(incoming) | set(leaving)):
-            files = partitions.get(name, [])
-            existing = self._partition_keys(files)
-            gone = leaving.get(name, set())
-            new_rows = incoming.get(name, winners.clear())
-            layout = next_partition_files(
-                files, existing, gone, new_rows.select(SORT_KEY), options.rows_per_file
-            )
-            result.rows_deleted += existing.filter(pl.col("source_path").is_in(list(gone))).height
-            result.rows_written += new_rows.height
-            names = []
-            for entry in layout:
-                if isinstance(entry, str):
-                    names.append(entry)
-                    continue
-                rel = partition_file(name, options.run_id, len(to_write))
-                to_write.append((name, rel, entry))
-                names.append(rel)
-            if names != files:
-                result.partitions_rewritten.append(name)
-            if names:
-                partitions[name] = names
-            else:
-                partitions.pop(name, None)
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition-file") as pool:
-            list(pool.map(lambda job: self._written_file(job[0], job[1], job[2], parsed_rows), to_write))
-        result.files_written = len(to_write)
-        return partitions
-
-    def _written_file(
-        self, partition: str, rel: str, new: NewFile, parsed_rows: Callable[[str, list[str]], pl.DataFrame]
-    ) -> None:
-        year, month = partition_key(partition)
-        keys = {"year": pl.lit(year, pl.Int32()), "month": pl.lit(month, pl.Int32())}
-        parts = [
-            ARTICLES.conform(
-                self._read(origin, ARTICLES)
-                .filter(pl.col("source_path").is_in(new.paths_from(origin)))
-                .with_columns(**keys)
-            )
-            for origin in new.origins()
-        ]
-        parsed = new.paths_from(None)
-        if parsed:
-            parts.append(ARTICLES.conform(parsed_rows(partition, parsed)))
-        rows = unique_articles(pl.concat(parts)).sort(SORT_KEY, nulls_last=True)
-        if rows.height != new.rows.height:
-            raise RuntimeError(f"{rel}: {rows.height} rows found of {new.rows.height} planned")
-        self._write(rows, ARTICLES, rel)
 
     def has_pending_changes(self) -> bool:
         """Whether the prepared state changes what readers see (articles or quarantine)."""
