@@ -82,9 +82,9 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     raws = []
     for rel, size, mtime, known_sha in job.rows:
         raw = source.raw_file(rel, size, job.max_file_bytes)
-        touched = known_sha is not None and raw.sha256 == known_sha
-        processed.append((rel, raw.size_bytes, mtime, raw.sha256, touched))
-        if not touched:
+        same_bytes = known_sha is not None and raw.sha256 == known_sha
+        processed.append((rel, raw.size_bytes, mtime, raw.sha256, same_bytes))
+        if not same_bytes:
             raws.append(raw)
     with _collector_paused():
         batch = parsed_batch(raws, options)
@@ -95,5 +95,5 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,
-        "touched": len(job.rows) - len(raws),
+        "same_bytes": len(job.rows) - len(raws),
     }

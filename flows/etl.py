@@ -12,6 +12,7 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
 
 from flows.batch_job import BatchJob, transformed_batch
+from flows.executors import collected, pool_size, process_pool, stopped_pool
 from flows.pipeline import (
     RunRejected,
     RunSummary,
@@ -19,10 +20,7 @@ from flows.pipeline import (
     learned_run,
     merged_run,
     planned_run,
-    pool_size,
-    process_pool,
     run_pipeline,
-    stopped_pool,
 )
 from flows.settings import Settings
 from warehouse.catalog import publish_catalog
@@ -79,11 +77,7 @@ def _batches_as_tasks(
     transform_batch = _transform_task(pool)
     try:
         futures = [transform_batch.submit(job) for job in jobs]
-        return [future.result() for future in futures]
-    except BaseException:
-        if pool is not None:
-            stopped_pool(pool)
-        raise
+        return collected(futures, None, lambda: stopped_pool(pool) if pool is not None else None)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

@@ -9,29 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from flows.batch_job import BatchJob, transformed_batch
-from flows.pipeline import Progress, RunSummary, Stages, batches_in_processes, run_pipeline
+from flows.batch_job import BatchJob
+from flows.executors import Progress, batches_in_processes, batches_on_dask
+from flows.pipeline import RunSummary, Stages, run_pipeline
 from flows.settings import Settings
-
-
-def batches_on_dask(
-    jobs: Sequence[BatchJob], address: str, progress: Progress | None = None
-) -> list[dict[str, int]]:
-    """Run batch jobs on the Dask cluster at address; cancelled there if this run is interrupted."""
-    from distributed import Client
-
-    with Client(address, set_as_default=False) as client:
-        futures = client.map(transformed_batch, list(jobs), pure=False)
-        results: list[dict[str, int]] = []
-        try:
-            for future in futures:
-                results.append(future.result())
-                if progress is not None:
-                    progress(len(results), len(futures))
-        except BaseException:
-            client.cancel(futures)
-            raise
-        return results
 
 
 def run_in_process(

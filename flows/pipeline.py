@@ -6,21 +6,18 @@ quickly and lets the flow choose how batches run (process pool, Dask, inline).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import multiprocessing
 import secrets
-import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from flows.batch_job import BatchJob, BatchRows, transformed_batch
+from flows.batch_job import BatchJob, BatchRows
+from flows.executors import batches_in_processes
 from flows.learn import learned_models, sample_model
 from flows.settings import Settings
 from flows.source import Source
@@ -258,72 +255,6 @@ def batch_jobs(
     ]
 
 
-def _ignore_interrupts() -> None:
-    """In a pool worker: a terminal's Ctrl-C reaches the whole process group, but only the
-    parent decides what an interruption means (it stops the workers itself)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers forked from a clean server process: forking this one (Polars, Prefect and their
-    threads) can deadlock the children."""
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_ignore_interrupts,
-    )
-
-
-def stopped_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: queued batches cancelled, running ones killed (their output is staging,
-    which the run discards), every worker reaped so that none outlives the run."""
-    processes = list(getattr(pool, "_processes", {}).values())
-    for process in processes:
-        with contextlib.suppress(OSError):
-            process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=5)
-
-
-Progress = Callable[[int, int], None]
-
-
-def pool_size(workers: int, batches: int) -> int:
-    """Worker processes for a run's batches: none (they run inline) when one suffices."""
-    return min(workers, batches) if workers > 1 and batches > 1 else 0
-
-
-def batches_in_processes(
-    jobs: Sequence[BatchJob], workers: int, progress: Progress | None = None
-) -> list[dict[str, int]]:
-    """Run batch jobs on a local process pool (inline when one worker or one batch suffices),
-    calling progress(batches done, batches) as they finish."""
-    results: list[dict[str, int]] = []
-    size = pool_size(workers, len(jobs))
-    if not size:
-        for job in jobs:
-            results.append(transformed_batch(job))
-            if progress is not None:
-                progress(len(results), len(jobs))
-        return results
-    pool = process_pool(size)
-    try:
-        futures = [pool.submit(transformed_batch, job) for job in jobs]
-        for future in futures:
-            results.append(future.result())
-            if progress is not None:
-                progress(len(results), len(jobs))
-    except BaseException:
-        stopped_pool(pool)
-        raise
-    pool.shutdown()
-    return results
-
-
 @dataclass(frozen=True)
 class Stages:
     """The stage functions of a run; the Prefect flow supplies task-wrapped versions."""
@@ -398,15 +329,15 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                 )
             more = batch_jobs(rest, settings, staging, summary.run_id, now, model, len(jobs))
             counts += stages.transform(more, settings.workers)
-            touched = sum(c["touched"] for c in counts)
+            same_bytes = sum(c["same_bytes"] for c in counts)
             say(
                 f"transform: {sum(c['parsed'] for c in counts)} parsed, "
-                f"{sum(c['quarantined'] for c in counts)} quarantined, {touched} unchanged after hashing"
+                f"{sum(c['quarantined'] for c in counts)} quarantined, {same_bytes} unchanged after hashing"
             )
             summary.files_seen = plan.seen
             summary.files_new = plan.new
-            summary.files_changed = plan.candidates.height - plan.new - touched
-            summary.files_unchanged = plan.unchanged + touched
+            summary.files_changed = plan.candidates.height - plan.new - same_bytes
+            summary.files_unchanged = plan.unchanged + same_bytes
             summary.files_deleted = len(plan.deleted)
             summary.stage = "learn"
             staged = writer.staged_run(staging)

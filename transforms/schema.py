@@ -389,7 +389,10 @@ ARTICLE_LINES_SCHEMA = pl.Schema(
     }
 )
 PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest records of it
-    {**MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"), "touched": pl.Boolean()}
+    {
+        **MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"),
+        "same_bytes": pl.Boolean(),
+    }
 )
 ARTICLE_KEYS = ["source_path", "article_id", *ARTICLES.partition_keys]  # what resolves collisions
 ARTICLE_ORDER = ["published_at", "article_id"]  # how a partition's files are sorted (nulls last)

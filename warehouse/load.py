@@ -227,11 +227,11 @@ class LakeWriter:
         if changes.processed.is_empty() and not changes.deleted and not options.full_refresh:
             return MergePlan(changes, LoadResult(), fresh=False, noop=True)  # the lake stays as it is
         processed, bad = changes.processed, changes.quarantine
-        touched = processed.filter(pl.col("touched"))
+        same_bytes = processed.filter(pl.col("same_bytes"))
         result = LoadResult(
             quarantine_by_reason=dict(bad.group_by("reason").len().sort("reason").iter_rows())
         )
-        files_read = processed.height - touched.height
+        files_read = processed.height - same_bytes.height
         if files_read and bad.height / files_read > options.max_bad_ratio:
             # Record why, load nothing: the scheduler sees a failed run with its reasons.
             result.rejected = (
@@ -250,7 +250,7 @@ class LakeWriter:
             plan.collisions = no_collisions(changes.article_keys)
             plan.gone = set(bad_paths)
             return plan
-        leaving = set(processed.filter(~pl.col("touched"))["source_path"].to_list()) | set(changes.deleted)
+        leaving = set(processed.filter(~pl.col("same_bytes"))["source_path"].to_list()) | set(changes.deleted)
         old_loaded = plan.old_manifest.filter(pl.col("status") == FileStatus.LOADED)
         self._refuse_mass_delete(old_loaded, set(changes.deleted), options)
         staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))

@@ -106,8 +106,8 @@ def next_manifest(
     bad: pl.DataFrame,
     run_id: str,
 ) -> pl.DataFrame:
-    """Old entries of untouched files, refreshed entries of touched ones, new ones for the rest."""
-    read = processed.filter(~pl.col("touched")).drop("touched")
+    """Old entries of files not read, refreshed entries of files read with the same bytes, new ones for the rest."""
+    read = processed.filter(~pl.col("same_bytes")).drop("same_bytes")
     loaded = read.join(winners.select(ARTICLE_KEYS), on="source_path")
     dup_ids = pl.DataFrame(
         [(p, aid) for p, (aid, _) in collisions.losers.items()],
@@ -116,8 +116,8 @@ def next_manifest(
     )
     duplicates = read.join(dup_ids, on="source_path")
     quarantined = read.join(bad.select("source_path"), on="source_path")
-    touched = old.join(
-        processed.filter(pl.col("touched")).select(LISTING_SCHEMA.names()),
+    refreshed = old.join(
+        processed.filter(pl.col("same_bytes")).select(LISTING_SCHEMA.names()),
         on="source_path",
         suffix="_now",
     ).with_columns(size_bytes=pl.col("size_bytes_now"), mtime_ns=pl.col("mtime_ns_now"))
@@ -142,7 +142,7 @@ def next_manifest(
                     **undated,
                 )
             ),
-            MANIFEST.conform(touched),
+            MANIFEST.conform(refreshed),
             MANIFEST.conform(demoted),
         ]
     ).sort("source_path")

@@ -50,7 +50,7 @@ def test_a_loser_names_the_final_winner_not_the_file_that_lost_after_it() -> Non
 
 def _processed(*rows: tuple[str, bool]) -> pl.DataFrame:
     return pl.DataFrame(
-        [(p, 10, 1, f"sha-{p}", touched) for p, touched in rows], schema=PROCESSED_SCHEMA, orient="row"
+        [(p, 10, 1, f"sha-{p}", same) for p, same in rows], schema=PROCESSED_SCHEMA, orient="row"
     )
 
 
