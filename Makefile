@@ -9,7 +9,7 @@ RUN := $(VENV)/bin
 
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint docs bench clean chromium compat
+.PHONY: setup run test test-fast lint docs bench clean chromium compat
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,10 @@ run: setup
 
 test: setup chromium compat
 	$(RUN)/pytest $(PYTEST_ARGS)
+
+# Pure modules and the lake object driven directly: under a minute, nothing to install but the venv.
+test-fast: setup
+	$(RUN)/pytest -m fast $(PYTEST_ARGS)
 
 # Debian's chromium renders the HTML report in a test; installed when missing and we are root.
 chromium:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from flows.pipeline import RunSummary, run_pipeline
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from warehouse.load import LakeWriter, Learned
 
 VOLATILE = {"run_id", "ingested_at", "seen_at"}
 
@@ -118,3 +123,46 @@ def assert_partition_files_bounded(lake: Path, rows_per_file: int) -> None:
                     f"{name}: {rel} overlaps the file before"
                 )
             previous_last = frame.tail(1)
+
+
+NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+
+
+def run_through_writer(
+    source: Path, lake: Path, run_id: str, settings: Settings
+) -> tuple[LakeWriter, Learned | None]:
+    """One run driven by hand through the lake writer and the learn stage, as flows.pipeline
+    orders them (no pipeline, no pool): the lake object and the stage tested directly."""
+    from flows.batch_job import BatchJob, transformed_batch
+    from flows.learn import learned_models
+    from flows.pipeline import merge_options
+    from flows.source import Source
+    from warehouse.incremental import planned_changes
+    from warehouse.load import LakeWriter, RunChanges
+    from warehouse.staging import StagedRun, staging_folder
+    from warehouse.storage import Storage
+
+    storage = Storage(lake)
+    writer = LakeWriter(storage)
+    writer.recovered()
+    plan = planned_changes(Source(source).listing(settings.patterns), writer.manifest())
+    staging = staging_folder(run_id)
+    rows = list(plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows())
+    job = BatchJob(
+        index=0, rows=rows, source=str(source), lake=str(lake), staging=staging, run_id=run_id, now=NOW,
+        tz=settings.tz, max_file_bytes=settings.max_file_bytes, storage_options={},
+        learned_lines={k: sorted(v) for k, v in writer.boilerplate_model().items()},
+    )  # fmt: skip
+    if rows:
+        transformed_batch(job)
+    staged = StagedRun(storage, staging)
+    changes = RunChanges(
+        staged.article_keys(), staged.articles, staged.quarantine(), staged.processed(), plan.deleted
+    )
+    options = merge_options(settings.model_copy(update={"allow_mass_delete": True}), run_id)
+    merge = writer.planned_merge(changes, options)
+    learned = learned_models(writer, staged, merge, settings.learning_rule, settings.rows_per_file)
+    writer.prepare(merge, learned, options, NOW)
+    writer.commit({"run_id": run_id}, retain_seconds=0.0)
+    storage.delete_tree(staging)
+    return writer, learned

@@ -3,29 +3,21 @@ batches staged by the transform, and learned_models between the merge plan and t
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.batch_job import BatchJob, transformed_batch
-from flows.learn import learned_models, sample_model
-from flows.pipeline import merge_options
+from flows.learn import sample_model
 from flows.settings import Settings
-from flows.source import Source
 from tests.conftest import CORPUS
+from tests.helpers import run_through_writer
 from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash
 from transforms.schema import ARTICLE_LINES_SCHEMA
-from warehouse.incremental import planned_changes
-from warehouse.load import LakeWriter, RunChanges
-from warehouse.staging import StagedRun, staging_folder
-from warehouse.storage import Storage
 
 FEEDS = CORPUS.parent / "corpus-feeds"
 ZHIHU = "查看知乎讨论"
-NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
 
 
 def _zhihu_key() -> int:
@@ -51,34 +43,6 @@ def test_a_sample_teaches_what_it_repeats_at_the_rule_scaled_to_it() -> None:
     assert sample_model({}, _lines(rows), share=0.1, rule=LearningRule(0.9, 5, 10)) == {}
 
 
-def _run(source: Path, lake: Path, run_id: str, settings: Settings) -> tuple[LakeWriter, object]:
-    """One run through the writer and the learn stage, as flows.pipeline orders them."""
-    storage = Storage(lake)
-    writer = LakeWriter(storage)
-    writer.recovered()
-    plan = planned_changes(Source(source).listing(settings.patterns), writer.manifest())
-    staging = staging_folder(run_id)
-    rows = list(plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows())
-    job = BatchJob(
-        index=0, rows=rows, source=str(source), lake=str(lake), staging=staging, run_id=run_id, now=NOW,
-        tz=settings.tz, max_file_bytes=settings.max_file_bytes, storage_options={},
-        learned_lines={k: sorted(v) for k, v in writer.boilerplate_model().items()},
-    )  # fmt: skip
-    if rows:
-        transformed_batch(job)
-    staged = StagedRun(storage, staging)
-    changes = RunChanges(
-        staged.article_keys(), staged.articles, staged.quarantine(), staged.processed(), plan.deleted
-    )
-    options = merge_options(settings.model_copy(update={"allow_mass_delete": True}), run_id)
-    merge = writer.planned_merge(changes, options)
-    learned = learned_models(writer, staged, merge, settings.learning_rule, settings.rows_per_file)
-    writer.prepare(merge, learned, options, NOW)
-    writer.commit({"run_id": run_id}, retain_seconds=0.0)
-    storage.delete_tree(staging)
-    return writer, learned
-
-
 def test_the_stage_learns_a_feeds_footer_and_unlearns_it_when_the_feed_shrinks(tmp_path: Path) -> None:
     files = sorted(FEEDS.glob("*.txt")) if FEEDS.is_dir() else []
     if not files:
@@ -88,7 +52,7 @@ def test_the_stage_learns_a_feeds_footer_and_unlearns_it_when_the_feed_shrinks(t
     for path in files:
         shutil.copy(path, source / path.name)
     settings = Settings(source=source, lake=lake, workers=1)
-    writer, learned = _run(source, lake, "r1", settings)
+    writer, learned = run_through_writer(source, lake, "r1", settings)
     assert learned is not None
     footer = line_hash(ZHIHU)
     assert footer in writer.boilerplate_model()[_zhihu_key()]
@@ -98,7 +62,7 @@ def test_the_stage_learns_a_feeds_footer_and_unlearns_it_when_the_feed_shrinks(t
     zhihu = [p for p in sorted(source.glob("*.txt")) if "知乎日报" in p.read_text(encoding="utf-8")[:300]]
     for path in zhihu[:15]:  # five left: too few to learn from
         path.unlink()
-    writer, learned = _run(source, lake, "r2", settings)
+    writer, learned = run_through_writer(source, lake, "r2", settings)
     assert learned is not None
     assert _zhihu_key() not in writer.boilerplate_model()
     # The five rows that stay carried the footer as boilerplate: the stage re-derived them.
@@ -111,6 +75,6 @@ def test_a_plan_that_loads_nothing_learns_nothing(tmp_path: Path) -> None:
     source.mkdir()
     shutil.copy(sorted(CORPUS.glob("*.txt"))[0], source / "a.txt")
     settings = Settings(source=source, lake=lake, workers=1)
-    _run(source, lake, "r1", settings)
-    _, learned = _run(source, lake, "r2", settings)  # nothing changed
+    run_through_writer(source, lake, "r1", settings)
+    _, learned = run_through_writer(source, lake, "r2", settings)  # nothing changed
     assert learned is None

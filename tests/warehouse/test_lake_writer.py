@@ -1,0 +1,151 @@
+"""The lake object driven directly on tmp folders (no pipeline run, no server): Storage, the
+incremental plan, the staging, the writer's write session, prepare/discard/commit, the checks
+of a committed state, and the catalog it publishes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.settings import Settings
+from tests.conftest import CORPUS
+from tests.helpers import run_through_writer
+from transforms.schema import LISTING_SCHEMA, MANIFEST, QUARANTINE
+from warehouse.catalog import publish_catalog
+from warehouse.incremental import planned_changes
+from warehouse.layout import STAGING_DIR, lock_path
+from warehouse.load import LakeWriter
+from warehouse.lock import LakeBusy
+from warehouse.state import LakeDamaged
+from warehouse.storage import Storage
+
+
+def _source(tmp_path: Path, count: int = 6) -> Path:
+    files = sorted(CORPUS.glob("*.txt"))[:count] if CORPUS.is_dir() else []
+    if not files:
+        pytest.skip(f"{CORPUS} not found (../shared beside the project)")
+    source = tmp_path / "src"
+    source.mkdir()
+    for path in files:
+        shutil.copy(path, source / path.name)
+    return source
+
+
+def _count(lake: Path, sql: str = "SELECT count(*) FROM articles") -> int:
+    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
+    try:
+        row = con.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
+    finally:
+        con.close()
+
+
+def test_storage_sizes_what_it_writes_and_knows_a_damaged_file(tmp_path: Path) -> None:
+    storage = Storage(tmp_path)
+    size = storage.write_parquet(QUARANTINE.empty_frame(), QUARANTINE, "q/a.parquet")
+    assert size == (tmp_path / "q/a.parquet").stat().st_size == storage.parquet_size("q/a.parquet")
+    (tmp_path / "q/b.parquet").write_bytes((tmp_path / "q/a.parquet").read_bytes()[:-3])
+    assert storage.parquet_size("q/b.parquet") is None
+    assert storage.parquet_size("q/missing.parquet") is None
+    assert storage.delete_except(("q",), {"q/a.parquet"}) == 1
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["a.parquet"]
+
+
+def test_the_plan_reads_only_what_may_have_changed() -> None:
+    listing = pl.DataFrame(
+        [("a.md", 10, 1), ("b.md", 20, 2), ("c.md", 30, 3)], schema=LISTING_SCHEMA, orient="row"
+    )
+    manifest = MANIFEST.empty_frame().vstack(
+        MANIFEST.conform(
+            pl.DataFrame(
+                {
+                    "source_path": ["a.md", "b.md", "gone.md"],
+                    "size_bytes": [10, 20, 5],
+                    "mtime_ns": [1, 99, 5],
+                    "source_sha256": ["sa", "sb", "sg"],
+                    "status": ["loaded"] * 3,
+                    "article_id": ["ia", "ib", "ig"],
+                    "year": [2021] * 3,
+                    "month": [1] * 3,
+                    "run_id": ["r0"] * 3,
+                }
+            )
+        )
+    )
+    plan = planned_changes(listing, manifest)
+    assert (plan.seen, plan.new, plan.unchanged, plan.deleted) == (3, 1, 1, ["gone.md"])
+    assert dict(plan.candidates.select("source_path", "known_sha256").iter_rows()) == {
+        "b.md": "sb",  # its mtime moved: read, and compared by hash
+        "c.md": None,
+    }
+    assert planned_changes(listing, manifest, full_refresh=True).candidates.height == 3
+
+
+def test_a_write_holds_the_lock_and_leaves_no_staging(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    writer = LakeWriter(Storage(lake), lock_path(str(lake), lake / "warehouse.duckdb"))
+    other = LakeWriter(Storage(lake), lock_path(str(lake), lake / "warehouse.duckdb"))
+    with pytest.raises(RuntimeError, match="boom"), writer.writing("r1") as staging:
+        (lake / staging).mkdir(parents=True)
+        (lake / staging / "x.arrow").write_bytes(b"x")
+        with pytest.raises(LakeBusy), other.writing("r2"):
+            pass
+        raise RuntimeError("boom")
+    assert not (lake / STAGING_DIR).exists()
+    with other.writing("r3") as staging:  # the lock was released
+        assert staging.endswith("r3")
+
+
+def test_prepared_files_are_invisible_until_commit_and_a_discard_commits_no_data(tmp_path: Path) -> None:
+    source, lake = _source(tmp_path), tmp_path / "lake"
+    settings = Settings(source=source, lake=lake, workers=1)
+    writer, _ = run_through_writer(source, lake, "r1", settings)
+    state = writer.state(reread=True)
+    publish_catalog(writer.storage, state, lake / "warehouse.duckdb")
+    assert _count(lake) == 6
+    assert state.sizes and set(state.sizes) == state.referenced()
+
+    (source / sorted(p.name for p in source.iterdir())[0]).unlink()
+    writer = LakeWriter(Storage(lake))
+    writer.discard()
+    discarded = writer.commit({"run_id": "r2"}, retain_seconds=0.0)  # a failed run: its row only
+    assert discarded.partitions == state.partitions and discarded.runs != state.runs
+    publish_catalog(writer.storage, discarded, lake / "warehouse.duckdb")
+    assert _count(lake) == 6 and _count(lake, "SELECT count(*) FROM runs") == 2
+
+
+def test_a_replaced_file_is_found_before_it_is_trusted(tmp_path: Path) -> None:
+    source, lake = _source(tmp_path), tmp_path / "lake"
+    run_through_writer(source, lake, "r1", Settings(source=source, lake=lake, workers=1))
+    state = json.loads((lake / "_state.json").read_text())
+    counts = lake / "_files" / state["line_counts"]
+    empty = pl.read_parquet(counts).clear()
+    counts.unlink()
+    empty.write_parquet(counts)
+    fresh = LakeWriter(Storage(lake))
+    fresh.recovered()
+    assert fresh.stale_models == [state["line_counts"]]
+    manifest = lake / "_files" / state["manifest"]
+    frame = pl.read_parquet(manifest).head(1)
+    manifest.unlink()
+    frame.write_parquet(manifest)
+    with pytest.raises(LakeDamaged, match="has changed since it was committed"):
+        LakeWriter(Storage(lake)).recovered()
+
+
+def test_starting_over_retires_the_old_files_until_the_commit(tmp_path: Path) -> None:
+    source, lake = _source(tmp_path), tmp_path / "lake"
+    writer, _ = run_through_writer(source, lake, "r1", Settings(source=source, lake=lake, workers=1))
+    old = writer.state(reread=True)
+    fresh = LakeWriter(Storage(lake))
+    base = fresh.started_over(fresh.salvaged_runs(), "r2")
+    assert base.partitions == {} and set(base.retired) == old.referenced() | set(old.retired)
+    # Nothing is committed yet: the lake on disk is still the old one, whole.
+    assert json.loads((lake / "_state.json").read_text())["run_id"] == "r1"
+    assert all((lake / "_files" / rel).exists() for rel in old.referenced())
