@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -24,10 +26,24 @@ def run(source: Path | str, lake: Path | str, **overrides: object) -> RunSummary
     return run_pipeline(Settings(source=source, lake=lake, **options))  # type: ignore[arg-type]
 
 
-def snapshot(lake: Path) -> dict[str, pl.DataFrame]:
-    """The lake's content as its readers see it through the catalog."""
+@contextmanager
+def catalog(lake: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The lake's catalog opened read-only, as BI tools and `newslake query` open it."""
     con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
     try:
+        yield con
+    finally:
+        con.close()
+
+
+def catalog_rows(lake: Path, sql: str) -> list[tuple[Any, ...]]:
+    with catalog(lake) as con:
+        return con.execute(sql).fetchall()
+
+
+def snapshot(lake: Path) -> dict[str, pl.DataFrame]:
+    """The lake's content as its readers see it through the catalog."""
+    with catalog(lake) as con:
         out = {}
         for view, key in (
             ("articles", ["article_id"]),
@@ -37,8 +53,6 @@ def snapshot(lake: Path) -> dict[str, pl.DataFrame]:
             frame = con.sql(f"SELECT * FROM {view}").pl()
             out[view] = frame.drop([c for c in frame.columns if c in VOLATILE]).sort(key)
         return out
-    finally:
-        con.close()
 
 
 def assert_same_lake(a: Path, b: Path) -> None:
@@ -57,8 +71,7 @@ def assert_tree_is_the_catalog(lake: Path) -> None:
     """Readers of the Parquet tree (DuckDB's glob, Polars, pyarrow) see exactly the catalog's rows."""
     import pyarrow.dataset as ds
 
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         want = sorted(r[0] for r in con.execute("SELECT article_id FROM articles").fetchall())
         files = list((lake / "articles").glob("*/*/*.parquet"))
         glob = str(lake / "articles" / "**" / "*.parquet")
@@ -72,8 +85,6 @@ def assert_tree_is_the_catalog(lake: Path) -> None:
             if files
             else []
         )
-    finally:
-        con.close()
     by_polars = (
         sorted(
             pl.scan_parquet(glob, hive_partitioning=True)

@@ -6,13 +6,12 @@ import re
 from pathlib import Path
 
 import click
-import duckdb
 import pytest
 
 from flows.cli import app
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import run
+from tests.helpers import catalog, run
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -39,11 +38,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("sql", _readme_sql())
 def test_readme_sql_runs(sql: str, lake: Path) -> None:
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         assert con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _synopsis(command: str) -> str:

@@ -9,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import assert_same_lake
+from tests.helpers import assert_same_lake, catalog
 
 NEWSLAKE = [sys.executable, "-m", "flows.cli"]
 
@@ -46,8 +45,7 @@ def test_run_and_query_the_real_corpus(tmp_path: Path, corpus: list[Path]) -> No
 
     files = list((lake / "articles").glob("year=*/month=*/*.parquet"))
     assert files and {f.parent.parent.name for f in files} >= {"year=2022", "year=__HIVE_DEFAULT_PARTITION__"}
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall() == [
             (len(corpus), len(corpus))
         ]
@@ -57,8 +55,6 @@ def test_run_and_query_the_real_corpus(tmp_path: Path, corpus: list[Path]) -> No
         assert {"articles", "quarantine", "runs", "article_stocks", "daily_feed_stats"} <= views
         tables = con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()[0][0]
         assert tables == 0, "the catalog holds only views"
-    finally:
-        con.close()
 
     q = _newslake(
         ["query", "--lake", str(lake), "--format", "json",

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from flows.pipeline import RunRejected
 from flows.sample import sample_article
 from flows.source import Source
-from tests.helpers import run, snapshot
+from tests.helpers import catalog_rows, run, snapshot
 from transforms.reasons import Reason
 from warehouse.lock import LakeBusy, lake_lock
 from warehouse.validation import ContractViolation
@@ -157,9 +156,7 @@ def test_above_max_bad_ratio_nothing_loads_but_quarantine_is_recorded(tmp_path: 
     view = snapshot(tmp_path / "lake")
     assert view["articles"].height == 0
     assert view["quarantine"].height == 6
-    con = duckdb.connect(str(tmp_path / "lake" / "warehouse.duckdb"), read_only=True)
-    assert con.execute("SELECT status FROM runs").fetchall() == [("rejected",)]
-    con.close()
+    assert catalog_rows(tmp_path / "lake", "SELECT status FROM runs") == [("rejected",)]
     for i in range(6):
         (src / f"bad-{i}.md").unlink()
     run(src, tmp_path / "lake", max_bad_ratio=0.2)

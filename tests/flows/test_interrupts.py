@@ -10,12 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import assert_same_lake, run
+from tests.helpers import assert_same_lake, catalog, run
 
 NEWSLAKE = [sys.executable, "-m", "flows.cli"]
 
@@ -64,12 +63,9 @@ def test_a_signal_during_the_transform_stops_the_run_cleanly(
     assert _session_processes(proc.pid) == []
     assert not (lake / "_staging").exists()
 
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchall() == [(0,)]
         assert con.execute("SELECT status, files_seen FROM runs").fetchall() == [("interrupted", 0)]
-    finally:
-        con.close()
 
     again = run(source, lake, workers=2, batch_size=500)
     assert again.status == "succeeded" and again.rows_written == 3000

@@ -7,12 +7,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
+from tests.helpers import catalog
 from tests.servers import BIN, api_post, flow_runs, prefect_env, stop, wait_for_deployment
 from warehouse.lock import lake_lock
 
@@ -57,12 +57,9 @@ def test_serve_runs_on_schedule_and_loads_the_lake(server: tuple[str, Path], tmp
         stop(proc, signal.SIGINT)
     assert runs[0]["state_type"] == "COMPLETED", runs[0]
     assert list((lake / "articles").rglob("*.parquet"))
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchall() == [(60,)]
         assert con.execute("SELECT status FROM runs").fetchall()[0][0] == "succeeded"
-    finally:
-        con.close()
     artifacts = api_post(f"{api}/artifacts/filter", {}).json()
     assert {"newslake-run", "newslake-run-counts"} <= {a["key"] for a in artifacts}
 

@@ -7,12 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.sample import sample_article
 from tests.conftest import ROOT
-from tests.helpers import assert_same_lake, assert_tree_is_the_catalog, run
+from tests.helpers import assert_same_lake, assert_tree_is_the_catalog, catalog, run
 
 # The run kills itself with SIGKILL at the N-th call of a Storage method (before or after it
 # does its work): every moment of a run's writes is reached deterministically, none by timing.
@@ -123,13 +122,10 @@ REPAIR_MOMENTS = [
 
 
 def _catalog_count(lake: Path) -> int:
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         (count,) = con.execute("SELECT count(*) FROM articles").fetchone() or (None,)
         con.execute("SELECT count(*) FROM runs").fetchall()
         return int(count)
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize(("method", "nth", "when", "only"), REPAIR_MOMENTS)

@@ -8,13 +8,12 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from flows.settings import Settings
 from tests.conftest import CORPUS
-from tests.helpers import run_through_writer
+from tests.helpers import catalog, run_through_writer
 from transforms.schema import LISTING_SCHEMA, MANIFEST, QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import planned_changes
@@ -37,13 +36,10 @@ def _source(tmp_path: Path, count: int = 6) -> Path:
 
 
 def _count(lake: Path, sql: str = "SELECT count(*) FROM articles") -> int:
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         row = con.execute(sql).fetchone()
         assert row is not None
         return int(row[0])
-    finally:
-        con.close()
 
 
 def test_storage_sizes_what_it_writes_and_knows_a_damaged_file(tmp_path: Path) -> None:

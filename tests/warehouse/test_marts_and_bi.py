@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import duckdb
 import pytest
 from sqlalchemy import create_engine, text
 
 from flows.sample import sample_article, write_sample
-from tests.helpers import run
+from tests.helpers import catalog, run
 from warehouse.catalog import mart_sql
 
 VIEWS = ["articles", "quarantine", "runs", *(name for name, _ in mart_sql())]
@@ -24,8 +23,7 @@ def lake(tmp_path: Path) -> Path:
 
 
 def test_every_mart_answers(lake: Path) -> None:
-    con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(lake) as con:
         for view in VIEWS:
             if view == "quarantine":
                 continue
@@ -42,8 +40,6 @@ def test_every_mart_answers(lake: Path) -> None:
         mentions = con.execute("SELECT sum(articles) FROM stock_mentions_daily").fetchall()[0][0]
         direct = con.execute("SELECT count(*) FROM articles, unnest(stock_codes)").fetchall()[0][0]
         assert mentions == direct
-    finally:
-        con.close()
 
 
 def test_sqlalchemy_duckdb_engine_reads_every_view_during_a_run(lake: Path, tmp_path: Path) -> None:

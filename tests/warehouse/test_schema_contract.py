@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import run
+from tests.helpers import catalog, run
 from transforms.schema import ARTICLES, QUARANTINE, RUNS
 from warehouse.catalog import duckdb_type
 from warehouse.dictionary import data_dictionary_markdown
@@ -38,26 +37,20 @@ def test_written_parquet_matches_the_declared_schema(tmp_path: Path) -> None:
 def test_catalog_views_have_the_declared_columns_and_types(tmp_path: Path) -> None:
     write_sample(tmp_path / "src", 10)
     run(tmp_path / "src", tmp_path / "lake")
-    con = duckdb.connect(str(tmp_path / "lake" / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(tmp_path / "lake") as con:
         for table in (ARTICLES, QUARANTINE, RUNS):
             described = con.execute(f"DESCRIBE {table.name}").fetchall()
             assert [(r[0], r[1]) for r in described] == [
                 (c.name, duckdb_type(c.dtype)) for c in table.columns
             ]
-    finally:
-        con.close()
 
 
 def test_empty_lake_views_are_typed(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     run(tmp_path / "src", tmp_path / "lake")
-    con = duckdb.connect(str(tmp_path / "lake" / "warehouse.duckdb"), read_only=True)
-    try:
+    with catalog(tmp_path / "lake") as con:
         assert con.execute("SELECT count(*) FROM articles").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM daily_feed_stats").fetchall() == [(0,)]
-    finally:
-        con.close()
 
 
 def test_every_column_is_described() -> None:
