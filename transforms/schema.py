@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import polars as pl
 
-PARSER_VERSION = "1.3.0"
+PARSER_VERSION = "1.4.0"
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 STRINGS = pl.List(pl.String)
@@ -140,7 +140,7 @@ ARTICLES = Table(
         _c("source", pl.String(), True, "Second item of categories: the publisher (e.g. 新浪财经)."),
         _c("feed", pl.String(), True, "Third item of categories: the feed (e.g. 新浪财经－国內)."),
         _c("categories", STRINGS, False, "All categories as given in the front matter."),
-        _c("author", pl.String(), True, "Front-matter author."),
+        _c("author", pl.String(), True, "The author named in the front matter (null when absent or blank)."),
         _c(
             "published_at",
             UTC_MICROS,
@@ -169,7 +169,7 @@ ARTICLES = Table(
             False,
             "Clean paragraphs in order (table rows are tab-separated cells).",
         ),
-        _c("lead", pl.String(), True, "First paragraph."),
+        _c("lead", pl.String(), True, "The first paragraph of body_text (null for an empty body)."),
         _c("editor", pl.String(), True, "Responsible editor from the Sina editor line (责任编辑)."),
         _c("editor_code", pl.String(), True, "Editor work code from the editor line (e.g. SF142)."),
         _c(
@@ -334,7 +334,7 @@ RUNS = Table(
         _c("rows_deleted", pl.Int64(), False, "Article rows removed."),
         _c("quarantined", pl.Int64(), False, "Files quarantined by this run."),
         _c("partitions_rewritten", pl.Int64(), False, "Article partitions written by this run."),
-        _c("seconds", pl.Float64(), False, "Wall-clock duration."),
+        _c("seconds", pl.Float64(), False, "Wall-clock seconds the run took, from its start to its commit."),
     ),
 )
 
@@ -397,6 +397,7 @@ PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest 
 ARTICLE_KEYS = ["source_path", "article_id", *ARTICLES.partition_keys]  # what resolves collisions
 ARTICLE_ORDER = ["published_at", "article_id"]  # how a partition's files are sorted (nulls last)
 ARTICLE_FEED = ["source_path", "source", "feed"]  # which feed a row is of
-ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines"]  # every line a row carries
+# Every line a row carries, in order (boilerplate_at: where the taken-out lines stood).
+ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines", "boilerplate_at"]
 
 ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."

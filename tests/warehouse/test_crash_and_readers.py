@@ -169,3 +169,22 @@ def test_readers_never_fail_during_runs(tmp_path: Path) -> None:
     ok, failed, last = out.split(" ", 2)
     assert int(failed) == 0, last
     assert int(ok) > 0, "the reader never completed a round"
+
+
+def test_a_reader_holding_the_catalog_across_a_commit_reads_the_rows_it_opened(tmp_path: Path) -> None:
+    """The moment the loop above can miss, forced: a connection opened before a commit queries
+    after it (and after the tree moved on) and still reads the old version, whole."""
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    _write(source, 0, 100)
+    run(source, lake, retain_seconds=3600)
+    with catalog(lake) as before:
+        assert before.execute("SELECT count(*) FROM articles").fetchall() == [(100,)]
+        _write(source, 100, 160, seed=7)
+        (source / "000001.md").unlink()
+        assert run(source, lake, retain_seconds=3600).status == "succeeded"
+        rows = before.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall()
+        assert rows == [(100, 100)]
+        assert before.execute("SELECT count(*) FROM articles WHERE source_path = '000001.md'").fetchall() == [
+            (1,)
+        ]
+    assert _catalog_count(lake) == 159
