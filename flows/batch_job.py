@@ -67,6 +67,7 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     from transforms.article import ParseOptions
     from transforms.batch import parsed_batch
     from transforms.relearn import article_lines
+    from transforms.stories import signed_articles
     from warehouse.validation import validated_articles
 
     source = Source(job.source, job.storage_options)
@@ -91,7 +92,10 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     validated_articles(batch.articles)  # before anything is staged for the lake
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
     lines = article_lines(batch.articles)
-    staged_batch(storage, job.staging, job.index, batch.articles, batch.quarantine, processed_frame, lines)
+    signatures = signed_articles(batch.articles)  # here, on the worker: a Dask run spreads them too
+    staged_batch(
+        storage, job.staging, job.index, batch.articles, batch.quarantine, processed_frame, lines, signatures
+    )
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,

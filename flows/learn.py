@@ -25,7 +25,10 @@ from transforms.schema import (
     ARTICLES,
     LINE_COUNTS,
     LINE_KEY,
+    STORY_EDGES,
+    STORY_SIGNATURES,
 )
+from transforms.stories import story_edges, story_members, text_signatures, with_stories
 from warehouse.feed_model import (
     LineText,
     Model,
@@ -85,8 +88,9 @@ class _BoilerplateRun:
 
     def __post_init__(self) -> None:
         self.texts: dict[tuple[int, int], LineText] = {}  # the text of each learned line found
+        self.rewritten: list[pl.DataFrame] = []  # article_id, published_at, body_text re-derived
 
-    def learned(self, rule: LearningRule) -> Learned:
+    def learned(self, rule: LearningRule) -> _BoilerplateLearned:
         plan, lake = self.plan, self.lake
         state = lake.state()
         old_counts = LINE_COUNTS.empty_frame() if plan.fresh else lake.dataset("line_counts")
@@ -110,11 +114,14 @@ class _BoilerplateRun:
         if changed and not plan.fresh and state.partitions:
             keys.extend(self._rederived_lake_rows(changed, model))
         self._find_texts(learned, incoming)
-        return Learned(
+        return _BoilerplateLearned(
             rederived=pl.concat(keys),
             line_counts=counts,
             old_line_counts=old_counts,
             boilerplate=boilerplate_rows(learned, self.texts),
+            rewritten=pl.concat(self.rewritten, how="vertical_relaxed")
+            if self.rewritten
+            else pl.DataFrame(schema=ARTICLES.schema_of("article_id", "published_at", "body_text")),
         )
 
     def _lines_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
@@ -133,6 +140,7 @@ class _BoilerplateRun:
     def _stage(self, rows: pl.DataFrame, model: Model) -> None:
         rows = self.rederive(rows, model)
         self.staged.staged_relearned(rows)
+        self.rewritten.append(rows.select("article_id", "published_at", "body_text"))
         for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
             for line in lines:
                 self.texts.setdefault(
@@ -223,16 +231,167 @@ class _BoilerplateRun:
                         self.texts.setdefault(found, (source, feed, line_key(line)))
 
 
+@dataclass(frozen=True)
+class _BoilerplateLearned:
+    rederived: pl.DataFrame  # STAGED_KEYS of lake rows re-derived
+    line_counts: pl.DataFrame
+    old_line_counts: pl.DataFrame
+    boilerplate: pl.DataFrame
+    rewritten: pl.DataFrame  # article_id, published_at, body_text of every row whose text changed
+
+
+@dataclass(frozen=True)
+class _StoriesLearned:
+    rederived: pl.DataFrame  # STAGED_KEYS of lake rows re-derived
+    signatures: pl.DataFrame
+    old_signatures: pl.DataFrame
+    edges: pl.DataFrame
+    old_edges: pl.DataFrame
+
+
+@dataclass
+class _StoryRun:
+    """One run's stories: signatures of the rows whose text is new, edges to the lake's, and every
+    row whose story changes given its story columns (read from staging when a row was staged
+    there already, by its batch or by the boilerplate pass, else from its lake file)."""
+
+    lake: LakeWriter
+    staged: StagedRun
+    plan: MergePlan
+
+    def learned(self, threshold: float, rewritten: pl.DataFrame) -> _StoriesLearned:
+        plan, lake = self.plan, self.lake
+        old_signatures = STORY_SIGNATURES.empty_frame() if plan.fresh else lake.dataset("story_signatures")
+        old_edges = STORY_EDGES.empty_frame() if plan.fresh else lake.dataset("story_edges")
+        incoming = self.staged.signatures().join(
+            plan.winners.select("source_path"), on="source_path", how="semi"
+        )
+        # A row whose text the boilerplate pass changed is signed again, from its final text.
+        resigned = signed_texts(rewritten)
+        new = pl.concat(
+            [
+                STORY_SIGNATURES.conform(
+                    incoming.filter(~pl.col("article_id").is_in(rewritten["article_id"].implode()))
+                ),
+                resigned,
+            ]
+        )
+        gone = pl.concat(
+            [plan.removed["article_id"], plan.winners["article_id"], rewritten["article_id"]]
+        ).unique()
+        known = old_signatures.filter(~pl.col("article_id").is_in(gone.implode()))
+        kept_edges = old_edges.filter(~pl.col("a").is_in(gone.implode()) & ~pl.col("b").is_in(gone.implode()))
+        edges = pl.concat([kept_edges, STORY_EDGES.conform(story_edges(new, known, threshold))]).unique(
+            ["a", "b"]
+        )
+        signatures = pl.concat([known, new])
+        before = story_members(old_edges, old_signatures)
+        after = story_members(edges, signatures)
+        return _StoriesLearned(
+            rederived=self._restaged(before, after),
+            signatures=signatures,
+            old_signatures=old_signatures,
+            edges=edges,
+            old_edges=old_edges,
+        )
+
+    def _restaged(self, before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+        """Stage every row whose story columns are not what `after` says; the keys of the lake's
+        rows among them (this run's parsed rows are its own: their keys are the plan's)."""
+        plan = self.plan
+        incoming = plan.winners.select("source_path", "article_id", "year", "month")
+        staying = (
+            plan.old_loaded.join(plan.removed.select("source_path"), on="source_path", how="anti")
+            .join(incoming.select("article_id"), on="article_id", how="anti")
+            .select("source_path", "article_id", "year", "month")
+        )
+        # What each row carries now: a parsed row its own one-copy story, a lake row its old one.
+        story = ["story_id", "story_size"]
+        now = pl.concat(
+            [
+                incoming.with_columns(story_id=pl.col("article_id"), story_size=pl.lit(1, pl.Int32())),
+                _with_members(staying, before),
+            ]
+        )
+        wanted = _with_members(now.select("source_path", "article_id", "year", "month"), after)
+        differ = now.join(wanted, on=["source_path", *story], how="anti")
+        if differ.is_empty():
+            return plan.winners.clear().select(STAGED_KEYS)
+        keys = []
+        for (name,), part in (
+            differ.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
+        ):
+            paths = part["source_path"].to_list()
+            rows = self.staged.articles(str(name), paths)
+            missing = sorted(set(paths) - set(rows["source_path"].to_list()))
+            if missing:  # lake rows no pass staged yet: read from their files
+                rows = pl.concat([rows, self._lake_rows(str(name), missing)])
+            rows = ARTICLES.conform(with_stories(rows, after))
+            self.staged.staged_relearned(rows)
+            keys.append(
+                rows.join(staying.select("source_path"), on="source_path", how="semi").select(STAGED_KEYS)
+            )
+        return pl.concat(keys)
+
+    def _lake_rows(self, partition: str, paths: list[str]) -> pl.DataFrame:
+        year, month = partition_key(partition)
+        wanted = pl.Series(paths).implode()
+        frames = [
+            self.lake.rows(rel).filter(pl.col("source_path").is_in(wanted))
+            for rel in self.lake.state().partitions.get(partition, [])
+        ]
+        rows = pl.concat(frames) if frames else ARTICLES.empty_frame().drop(ARTICLES.partition_keys)
+        return ARTICLES.conform(
+            rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
+        )
+
+
+def _with_members(rows: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """rows (source_path, article_id, year, month) with the story_id and story_size members give
+    them (their own one-copy story when members does not name them)."""
+    return (
+        rows.join(members.select("article_id", "story_id", "story_size"), on="article_id", how="left")
+        .with_columns(
+            story_id=pl.coalesce("story_id", "article_id"),
+            story_size=pl.col("story_size").fill_null(1).cast(pl.Int32()),
+        )
+        .select("source_path", "article_id", "year", "month", "story_id", "story_size")
+    )
+
+
+def signed_texts(rows: pl.DataFrame) -> pl.DataFrame:
+    """STORY_SIGNATURES of rows (article_id, published_at, body_text) whose text has one."""
+    signatures = pl.Series("signature", text_signatures(rows["body_text"].to_list()), dtype=pl.Binary())
+    return STORY_SIGNATURES.conform(
+        rows.select("article_id", "published_at")
+        .with_columns(signatures)
+        .filter(pl.col("signature").is_not_null())
+    )
+
+
 def learned_models(
     lake: LakeWriter,
     staged: StagedRun,
     plan: MergePlan,
     rule: LearningRule,
     rows_per_file: int,
+    story_threshold: float,
     rederive: Rederive = _rederived_with_keywords,
 ) -> Learned | None:
     """The learn stage: the lake's next models after the merge plan, the rows they change
-    re-derived and staged (None for a plan that loads nothing: a rejected or empty run)."""
+    re-derived and staged (None for a plan that loads nothing: a rejected or empty run).
+    Boilerplate first: a row whose text it changes is then signed again for its story."""
     if not plan.loads:
         return None
-    return _BoilerplateRun(lake, staged, plan, rows_per_file, rederive).learned(rule)
+    boilerplate = _BoilerplateRun(lake, staged, plan, rows_per_file, rederive).learned(rule)
+    stories = _StoryRun(lake, staged, plan).learned(story_threshold, boilerplate.rewritten)
+    return Learned(
+        rederived=pl.concat([boilerplate.rederived, stories.rederived]).unique("source_path", keep="first"),
+        line_counts=boilerplate.line_counts,
+        old_line_counts=boilerplate.old_line_counts,
+        boilerplate=boilerplate.boilerplate,
+        story_signatures=stories.signatures,
+        old_story_signatures=stories.old_signatures,
+        story_edges=stories.edges,
+        old_story_edges=stories.old_edges,
+    )

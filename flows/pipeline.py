@@ -138,7 +138,9 @@ def learned_run(
 ) -> Learned | None:
     """The learn stage: the lake's models after the run, the rows they change re-derived (staged
     in place of the parsed ones: `staged` is the merge plan's, whose parsed_rows returns them)."""
-    return learned_models(writer, staged, merge, settings.learning_rule, settings.rows_per_file)
+    return learned_models(
+        writer, staged, merge, settings.learning_rule, settings.rows_per_file, settings.story_min_similarity
+    )
 
 
 def merged_run(

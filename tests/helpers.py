@@ -172,7 +172,9 @@ def run_through_writer(
     )
     options = merge_options(settings.model_copy(update={"allow_mass_delete": True}), run_id)
     merge = writer.planned_merge(changes, options)
-    learned = learned_models(writer, staged, merge, settings.learning_rule, settings.rows_per_file)
+    learned = learned_models(
+        writer, staged, merge, settings.learning_rule, settings.rows_per_file, settings.story_min_similarity
+    )
     writer.prepare(merge, learned, options, NOW)
     writer.commit({"run_id": run_id}, retain_seconds=0.0)
     storage.delete_tree(staging)

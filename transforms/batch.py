@@ -15,10 +15,11 @@ from transforms.measures import MEASURES, with_text_measures
 from transforms.raw import RawFile
 from transforms.reasons import Quarantined, Reason
 from transforms.schema import ARTICLES, QUARANTINE, STRINGS
+from transforms.stories import STORY_COLUMNS, with_singleton_stories
 
 # The columns article_row fills; the measures are added over the whole batch.
 _ROW_SCHEMA = pl.Schema(
-    {name: dtype for name, dtype in ARTICLES.polars_schema.items() if name not in MEASURES}
+    {name: dtype for name, dtype in ARTICLES.polars_schema.items() if name not in MEASURES | STORY_COLUMNS}
 )
 
 
@@ -63,7 +64,7 @@ def articles_frame(rows: list[dict[str, Any]], weights: KeywordWeights | None = 
         [_column(name, [row[name] for row in rows], dtype) for name, dtype in _ROW_SCHEMA.items()]
     )
     tokens = [keyword_tokens(row["title"], row["body_text"]) for row in rows] if weights else None
-    return ARTICLES.conform(with_text_measures(frame, tokens, weights))
+    return ARTICLES.conform(with_singleton_stories(with_text_measures(frame, tokens, weights)))
 
 
 def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

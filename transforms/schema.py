@@ -258,6 +258,21 @@ ARTICLES = Table(
             "Flag: YAML was invalid; keys read by the line-based fallback.",
         ),
         _c("non_utf8", pl.Boolean(), False, "Flag: file was not UTF-8 and was decoded as GB18030."),
+        # stories: learned across the lake (transforms/stories.py), re-derived when a story changes
+        _c(
+            "story_id",
+            pl.String(),
+            False,
+            "The story this article is a copy of: the article_id of the story's earliest copy "
+            "(published_at, then article_id); its own article_id when no other article copies it.",
+        ),
+        _c(
+            "story_size",
+            pl.Int32(),
+            False,
+            "How many articles of the lake are copies of this story (1: no other copy).",
+        ),
+        _c("story_first", pl.Boolean(), False, "Flag: this article is its story's earliest copy."),
         # partition keys
         _c(
             "year",
@@ -374,7 +389,33 @@ LINE_COUNTS = Table(
     ),
 )
 
-TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS)
+STORY_SIGNATURES = Table(
+    name="story_signatures",
+    description="What stories are found from: one row per article with enough text, its MinHash signature.",
+    columns=(
+        _c("article_id", pl.String(), False, "The article the signature is of."),
+        _c("published_at", UTC_MICROS, True, "The article's publication time: the earliest copy names a story."),
+        _c(
+            "signature",
+            pl.Binary(),
+            False,
+            "b-bit MinHash of the cleaned text's 5-character shingles: 128 one-byte values "
+            "(transforms/stories.py).",
+        ),
+    ),
+)
+
+STORY_EDGES = Table(
+    name="story_edges",
+    description="Pairs of articles whose texts are copies of each other: the links stories are made of.",
+    columns=(
+        _c("a", pl.String(), False, "The smaller article_id of the pair."),
+        _c("b", pl.String(), False, "The larger article_id of the pair."),
+        _c("similarity", pl.Float64(), False, "Estimated Jaccard similarity of the two texts' shingles."),
+    ),
+)
+
+TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS, STORY_SIGNATURES, STORY_EDGES)
 
 # Column sets the pipeline moves between stages, taken from the tables above.
 LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing
@@ -401,3 +442,6 @@ ARTICLE_FEED = ["source_path", "source", "feed"]  # which feed a row is of
 ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines", "boilerplate_at"]
 
 ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."
+STAGED_SIGNATURES = pl.Schema(  # a parsed row's signature, as its batch staged it
+    {**ARTICLES.schema_of("source_path"), **STORY_SIGNATURES.polars_schema}
+)

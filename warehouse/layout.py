@@ -18,7 +18,9 @@ STAGING_DIR = "_staging"
 # the merge holds while it rewrites one), each file a range of the partition sorted by published_at.
 ROWS_PER_FILE = 5_000
 # The datasets a state names files of, and those of them direct readers of the lake read.
-DATA_DIRS = ("articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts")
+DATA_DIRS = (
+    "articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts", "_story_signatures", "_story_edges",
+)  # fmt: skip
 TREE_DIRS = ("articles", "quarantine", "runs", "boilerplate")
 STORE_DIR = "_files"
 

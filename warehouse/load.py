@@ -20,6 +20,8 @@ from transforms.schema import (
     MANIFEST,
     QUARANTINE,
     RUNS,
+    STORY_EDGES,
+    STORY_SIGNATURES,
     FileStatus,
     Table,
 )
@@ -112,6 +114,10 @@ class Learned:
     line_counts: pl.DataFrame  # the next LINE_COUNTS
     old_line_counts: pl.DataFrame
     boilerplate: pl.DataFrame  # the next BOILERPLATE
+    story_signatures: pl.DataFrame  # the next STORY_SIGNATURES
+    old_story_signatures: pl.DataFrame
+    story_edges: pl.DataFrame  # the next STORY_EDGES
+    old_story_edges: pl.DataFrame
 
 
 @dataclass
@@ -320,6 +326,14 @@ class LakeWriter:
                 learned.line_counts, learned.old_line_counts, None if fresh else state.line_counts, LINE_COUNTS,
                 "_line_counts", options,
             )  # fmt: skip
+            pending.story_signatures = self._write_if_changed(
+                learned.story_signatures, learned.old_story_signatures, None if fresh else state.story_signatures,
+                STORY_SIGNATURES, "_story_signatures", options,
+            )  # fmt: skip
+            pending.story_edges = self._write_if_changed(
+                learned.story_edges, learned.old_story_edges, None if fresh else state.story_edges,
+                STORY_EDGES, "_story_edges", options,
+            )  # fmt: skip
         pending.quarantine = self._write_if_changed(
             quarantine, old_quarantine, None if fresh else state.quarantine, QUARANTINE, "quarantine", options
         )
@@ -355,8 +369,13 @@ class LakeWriter:
         return model_of_boilerplate(self._dataset(self.state().boilerplate, BOILERPLATE))
 
     def dataset(self, name: str) -> pl.DataFrame:
-        """A model dataset of the committed state ("boilerplate", "line_counts"), empty if none."""
-        table = {"boilerplate": BOILERPLATE, "line_counts": LINE_COUNTS}[name]
+        """A model dataset of the committed state (boilerplate, line_counts, story_*), empty if none."""
+        table = {
+            "boilerplate": BOILERPLATE,
+            "line_counts": LINE_COUNTS,
+            "story_signatures": STORY_SIGNATURES,
+            "story_edges": STORY_EDGES,
+        }[name]
         return self._dataset(getattr(self.state(), name), table)
 
     def rows(self, rel: str, columns: list[str] | None = None) -> pl.DataFrame:

@@ -5,6 +5,7 @@ LAKE/_staging/<run>/articles/<partition>/<batch>.arrow   parsed rows, one file p
 LAKE/_staging/<run>/quarantine/<batch>.arrow             files that could not become rows
 LAKE/_staging/<run>/processed/<batch>.arrow              every file read (PROCESSED_SCHEMA)
 LAKE/_staging/<run>/lines/<batch>.arrow                  the parsed rows' lines (ARTICLE_LINES_SCHEMA)
+LAKE/_staging/<run>/signatures/<batch>.arrow             the parsed rows' story signatures (STAGED_SIGNATURES)
 LAKE/_staging/<run>/articles/<partition>/relearned-<n>.arrow  rows re-derived by the merge; they
                                                          take the place of their batch's rows
 """
@@ -22,6 +23,7 @@ from transforms.schema import (
     ARTICLES,
     PROCESSED_SCHEMA,
     QUARANTINE,
+    STAGED_SIGNATURES,
 )
 from warehouse.layout import STAGING_DIR, checked_run_id, partition_name_expr
 from warehouse.storage import Storage
@@ -41,6 +43,7 @@ def staged_batch(
     quarantine: pl.DataFrame,
     processed: pl.DataFrame,
     lines: pl.DataFrame,
+    signatures: pl.DataFrame,
 ) -> None:
     """Write one batch's frames: its rows split by partition, so the merge reads one at a time."""
     name = f"{index:06d}.arrow"
@@ -52,6 +55,7 @@ def staged_batch(
     storage.write_staged(quarantine, f"{folder}/quarantine/{name}")
     storage.write_staged(processed, f"{folder}/processed/{name}")
     storage.write_staged(lines, f"{folder}/lines/{name}")
+    storage.write_staged(signatures, f"{folder}/signatures/{name}")
 
 
 @dataclass
@@ -82,6 +86,10 @@ class StagedRun:
 
     def processed(self) -> pl.DataFrame:
         return self._read("processed", pl.DataFrame(schema=PROCESSED_SCHEMA))
+
+    def signatures(self) -> pl.DataFrame:
+        """The parsed rows' story signatures (source_path and STORY_SIGNATURES' columns)."""
+        return self._read("signatures", pl.DataFrame(schema=STAGED_SIGNATURES))
 
     def lines(self) -> pl.LazyFrame:
         """The parsed rows' lines, scanned: a clean build stages millions (read as they are used)."""

@@ -30,6 +30,8 @@ class LakeState:
     runs: str | None = None
     boilerplate: str | None = None  # the lines each feed has learned (BOILERPLATE)
     line_counts: str | None = None  # what they are learned from (LINE_COUNTS, in the store only)
+    story_signatures: str | None = None  # what stories are found from (STORY_SIGNATURES, store only)
+    story_edges: str | None = None  # the pairs of copies stories are made of (STORY_EDGES, store only)
     retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
     # The parser that made every row (set by a full build); None for a lake from before it was kept.
     parser_version: str | None = None
@@ -41,12 +43,17 @@ class LakeState:
 
     def models(self) -> set[str]:
         """The files of what the lake has learned: a run can recompute them from the rows."""
-        return {f for f in (self.boilerplate, self.line_counts) if f}
+        return {f for f in (self.boilerplate, self.line_counts, self.story_signatures, self.story_edges) if f}
 
     def referenced(self) -> set[str]:
         files = {f for chunk in self.partitions.values() for f in chunk}
         files.update(
-            f for f in (self.quarantine, self.manifest, self.runs, self.boilerplate, self.line_counts) if f
+            f
+            for f in (
+                self.quarantine, self.manifest, self.runs, self.boilerplate, self.line_counts,
+                self.story_signatures, self.story_edges,
+            )
+            if f
         )
         return files
 
@@ -83,6 +90,8 @@ def load_state(storage: Storage, name: str) -> LakeState:
             runs=data.get("runs"),
             boilerplate=data.get("boilerplate"),
             line_counts=data.get("line_counts"),
+            story_signatures=data.get("story_signatures"),
+            story_edges=data.get("story_edges"),
             retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
             parser_version=data.get("parser_version"),
             row_settings=_row_settings(data.get("row_settings")),

@@ -16,8 +16,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from flows.sample import sample_article
 from tests.helpers import assert_partition_files_bounded, assert_same_lake, assert_tree_is_the_catalog, run
 
-# Feeds learn from two articles on, so that a few steps make and unmake boilerplate lines.
-LEARNING = {"boilerplate_min_feed_articles": 2, "boilerplate_min_articles": 2, "boilerplate_min_share": 0.5}
+# Feeds learn from two articles on, so that a few steps make and unmake boilerplate lines; an
+# article made of two others' texts (about half of each) links both, so that it merges stories.
+LEARNING = {
+    "boilerplate_min_feed_articles": 2,
+    "boilerplate_min_articles": 2,
+    "boilerplate_min_share": 0.5,
+    "story_min_similarity": 0.3,
+}
 
 
 class LakeMachine(RuleBasedStateMachine):
@@ -49,6 +55,26 @@ class LakeMachine(RuleBasedStateMachine):
         if files:
             original = files[pick % len(files)]
             (self.source / f"dup-{pick}-{original.name}").write_bytes(original.read_bytes())
+
+    def _articles(self) -> list[Path]:
+        return [f for f in self._files() if not f.name.startswith("bad-")]
+
+    @precondition(lambda self: any(self.source.iterdir()))
+    @rule(pick=st.integers(0, 1000), other=st.integers(0, 1000), bridge=st.booleans())
+    def add_copy(self, pick: int, other: int, bridge: bool) -> None:
+        """Another feed's copy of an article (another title, a lead added): it joins its story;
+        with a bridge, the copy carries a second article's text too and merges their stories."""
+        articles = self._articles()
+        if not articles:
+            return
+        text = articles[pick % len(articles)].read_bytes()
+        copy = text.replace(b"title: '", f"title: '转载{self.counter} ".encode(), 1)
+        copy = copy.replace(b"<div>", "<div><p>据报道，</p>".encode(), 1)
+        if bridge:
+            second = articles[other % len(articles)].read_bytes()
+            copy += second[second.find(b"<div>") :]
+        (self.source / f"copy-{self.counter}.md").write_bytes(copy)
+        self.counter += 1
 
     @precondition(lambda self: any(self.source.iterdir()))
     @rule(pick=st.integers(0, 1000), text=st.sampled_from(["改", "edit", "新标题"]))

@@ -1,0 +1,118 @@
+"""Story signatures, edges and members as values in and values out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.stories import (
+    MIN_SHINGLES,
+    SHINGLE_CHARS,
+    estimated_jaccard,
+    story_edges,
+    story_members,
+    text_signatures,
+    with_stories,
+)
+
+SENTENCES = [
+    "央行宣布下调存款准备金率，释放长期资金约一万亿元。",
+    "沪深两市午后震荡走高，创业板指涨逾百分之二。",
+    "新能源汽车销量同比增长，产业链上下游订单饱满。",
+    "多家银行下调个人住房贷款利率，购房者月供减少。",
+    "外资机构连续三周净买入，消费板块获得青睐。",
+    "光伏组件价格企稳回升，龙头企业扩产计划落地。",
+    "统计局公布物价数据，居民消费价格温和上涨。",
+    "债券市场收益率下行，十年期国债期货创新高。",
+]
+
+
+def _exact(a: str, b: str) -> float:
+    def shingles(text: str) -> set[str]:
+        t = "".join(text.split())
+        return {t[i : i + SHINGLE_CHARS] for i in range(len(t) - SHINGLE_CHARS + 1)}
+
+    left, right = shingles(a), shingles(b)
+    return len(left & right) / len(left | right)
+
+
+def _frame(texts: dict[str, str], days: dict[str, int] | None = None) -> pl.DataFrame:
+    ids = list(texts)
+    published = [dt.datetime(2021, 1, 1 + (days or {}).get(i, 0), tzinfo=dt.UTC) for i in ids]
+    return pl.DataFrame(
+        {
+            "article_id": ids,
+            "published_at": published,
+            "signature": pl.Series(text_signatures(list(texts.values())), dtype=pl.Binary()),
+        }
+    )
+
+
+def test_a_signature_is_of_the_writing_not_the_spacing() -> None:
+    text = "".join(SENTENCES)
+    spaced = "\n".join(SENTENCES)
+    one, two = text_signatures([text, spaced])
+    assert one is not None and one == two and len(one) == 128
+    assert estimated_jaccard(one, one) == 1.0
+
+
+def test_too_short_a_text_has_no_signature() -> None:
+    short = "字" * (MIN_SHINGLES + SHINGLE_CHARS - 2)
+    assert text_signatures([short, "", None]) == [None, None, None]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(range(len(SENTENCES))), min_size=3, max_size=8), st.integers(0, 7))
+def test_the_estimate_is_near_the_exact_jaccard(picks: list[int], dropped: int) -> None:
+    a = "".join(SENTENCES[i] for i in picks) + "全文完。"
+    b = "".join(SENTENCES[i] for i in picks if i != dropped) + "据新华社消息。"
+    sa, sb = text_signatures([a, b])
+    if sa is None or sb is None:
+        return
+    assert abs(estimated_jaccard(sa, sb) - _exact(a, b)) < 0.2
+
+
+def test_copies_are_linked_and_a_daily_template_is_not() -> None:
+    body = "".join(SENTENCES)
+    texts = {
+        "a": body,
+        "b": "12月24日消息，据新浪财经报道，" + body,  # a date lead
+        "c": body[: -len(SENTENCES[-1])],  # the last sentence dropped
+        # The same template on another day: the figures and half the sentences differ.
+        "d": "".join(s.replace("一万亿", "五千亿").replace("百分之二", "百分之一") for s in SENTENCES[:3])
+        + "".join(SENTENCES[5:6])
+        + "今日另有消息。" * 3,
+    }
+    frame = _frame(texts)
+    edges = story_edges(frame, frame.clear(), 0.53)
+    assert {(a, b) for a, b, _ in edges.iter_rows()} == {("a", "b"), ("a", "c"), ("b", "c")}
+    known, new = frame.filter(pl.col("article_id") != "c"), frame.filter(pl.col("article_id") == "c")
+    assert {(a, b) for a, b, _ in story_edges(new, known, 0.53).iter_rows()} == {("a", "c"), ("b", "c")}
+
+
+def test_a_story_is_named_by_its_earliest_copy_and_counts_its_copies() -> None:
+    edges = pl.DataFrame({"a": ["x", "y", "p"], "b": ["y", "z", "q"], "similarity": [0.9, 0.8, 0.7]})
+    published = pl.DataFrame(
+        {
+            "article_id": ["x", "y", "z", "p", "q"],
+            "published_at": [
+                dt.datetime(2021, 1, d, tzinfo=dt.UTC) if d else None for d in (3, 1, 2, None, 5)
+            ],
+        }
+    )
+    members = {r[0]: r[1:] for r in story_members(edges, published).iter_rows()}
+    assert members == {
+        "x": ("y", 3, False),
+        "y": ("y", 3, True),
+        "z": ("y", 3, False),
+        "p": ("q", 2, False),  # undated copies come last
+        "q": ("q", 2, True),
+    }
+    rows = pl.DataFrame({"article_id": ["x", "lonely"]})
+    assert with_stories(rows, story_members(edges, published)).rows() == [
+        ("x", "y", 3, False),
+        ("lonely", "lonely", 1, True),
+    ]

@@ -1,0 +1,209 @@
+"""Stories: the copies of one piece of writing across feeds, found by MinHash over character
+shingles of the cleaned text (no segmentation needed for Chinese), banded for LSH.
+
+A signature is b-bit MinHash (Li & König): the low 8 bits of each of SIGNATURE_PERMS MinHash
+values (rensa's RMinHash), 128 bytes an article; two signatures agree on a position with
+probability J + (1 - J) / 256, from which J is estimated. Candidate pairs share a band (BAND_ROWS
+consecutive positions); a pair is an edge only when its estimated Jaccard reaches the
+threshold, so that a feed's daily template (0.2 to 0.45 of its shingles shared) never links
+two days. Stories are the connected components of the edges; a story is named by its earliest
+copy (published_at, then article_id), so the result depends only on the set of articles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+import rensa
+
+# The ARTICLES columns the learn stage derives; a parsed row is its own story until then.
+STORY_COLUMNS = frozenset({"story_id", "story_size", "story_first"})
+
+SHINGLE_CHARS = 5
+SIGNATURE_PERMS = 128
+# 42 bands of 3 positions: a pair at J = 0.53 shares one with probability 0.999 (at 0.63, all but
+# certainly); at J = 0.2, 0.3 (those are verified and dropped); two unrelated texts one in 400,000.
+BAND_ROWS = 3
+BANDS = SIGNATURE_PERMS // BAND_ROWS
+MIN_SHINGLES = 20  # shorter texts (a caption, a one-line flash) get no signature: too little evidence
+_SEED = 20261207
+_BASE = np.uint64(1_000_003)
+_CHANCE = 1 / 256  # two unrelated 8-bit values agree this often
+
+
+def _shingle_hashes(text: str) -> np.ndarray:
+    """A hash of every SHINGLE_CHARS consecutive characters (whitespace left out first: line
+    breaks and spacing are markup, not writing)."""
+    compact = "".join(text.split())
+    points = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    count = len(points) - SHINGLE_CHARS + 1
+    if count < MIN_SHINGLES:
+        return np.zeros(0, dtype=np.uint64)
+    hashed = np.zeros(count, dtype=np.uint64)
+    for offset in range(SHINGLE_CHARS):
+        hashed = hashed * _BASE + points[offset : offset + count]
+    return np.unique(hashed)
+
+
+def text_signatures(texts: Sequence[str | None]) -> list[bytes | None]:
+    """The b-bit MinHash signature of each text (None when it is too short to have one)."""
+    hashes = [_shingle_hashes(text or "") for text in texts]
+    signed = [i for i, h in enumerate(hashes) if len(h)]
+    out: list[bytes | None] = [None] * len(texts)
+    if not signed:
+        return out
+    offsets = np.cumsum([0, *(len(hashes[i]) for i in signed)], dtype=np.uint64)
+    flat = np.concatenate([hashes[i] for i in signed])
+    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, SIGNATURE_PERMS, _SEED)
+    for i, digest in zip(signed, matrix.to_rows(), strict=True):
+        out[i] = bytes(value & 0xFF for value in digest)
+    return out
+
+
+def estimated_jaccard(left: bytes, right: bytes) -> float:
+    """J from the share of positions two b-bit signatures agree on (chance agreements removed)."""
+    agree = np.count_nonzero(np.frombuffer(left, np.uint8) == np.frombuffer(right, np.uint8))
+    return max(0.0, (agree / len(left) - _CHANCE) / (1 - _CHANCE))
+
+
+def _matrix(signatures: pl.Series) -> np.ndarray:
+    """The signatures as rows of a (n, SIGNATURE_PERMS) byte matrix."""
+    if signatures.is_empty():
+        return np.zeros((0, SIGNATURE_PERMS), dtype=np.uint8)
+    return np.frombuffer(b"".join(signatures.to_list()), dtype=np.uint8).reshape(-1, SIGNATURE_PERMS)
+
+
+def band_keys(signatures: pl.DataFrame) -> pl.DataFrame:
+    """(article_id, band_key) for every band of every signature: a band key is the band's index
+    and its BAND_ROWS bytes, so two articles share one only if those bytes are equal."""
+    signed = signatures.filter(pl.col("signature").is_not_null())
+    matrix = _matrix(signed["signature"])[:, : BANDS * BAND_ROWS].astype(np.int64)
+    bands = matrix.reshape(len(matrix), BANDS, BAND_ROWS)
+    values = sum(bands[:, :, row] << (8 * row) for row in range(BAND_ROWS))
+    keys = values + (np.arange(BANDS, dtype=np.int64) << 32)
+    return pl.DataFrame(
+        {"article_id": np.repeat(signed["article_id"].to_numpy(), BANDS), "band_key": keys.ravel()},
+        schema={"article_id": pl.String(), "band_key": pl.Int64()},
+    )
+
+
+def story_edges(new: pl.DataFrame, known: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """(a, b, similarity) with a < b for each pair of the new signatures, or of a new one and a
+    known one, that shares a band and whose estimated Jaccard reaches the threshold."""
+    signatures = pl.concat([known.select("article_id", "signature"), new.select("article_id", "signature")])
+    signatures = signatures.filter(pl.col("signature").is_not_null()).unique("article_id", keep="last")
+    new_bands = band_keys(new)
+    pairs = (
+        new_bands.join(band_keys(signatures), on="band_key", suffix="_other")
+        .filter(pl.col("article_id") != pl.col("article_id_other"))
+        .select(
+            a=pl.min_horizontal("article_id", "article_id_other"),
+            b=pl.max_horizontal("article_id", "article_id_other"),
+        )
+        .unique()
+    )
+    if pairs.is_empty():
+        return pl.DataFrame(schema=EDGE_SCHEMA)
+    index = signatures.with_row_index("_i").select("article_id", "_i")
+    at = pairs.join(index.rename({"article_id": "a", "_i": "_ia"}), on="a").join(
+        index.rename({"article_id": "b", "_i": "_ib"}), on="b"
+    )
+    matrix = _matrix(signatures["signature"])
+    agree = (matrix[at["_ia"].to_numpy()] == matrix[at["_ib"].to_numpy()]).sum(axis=1) / SIGNATURE_PERMS
+    similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
+    return (
+        at.select("a", "b")
+        .with_columns(similarity=pl.Series(similarity, dtype=pl.Float64()).round(4))
+        .filter(pl.col("similarity") >= threshold)
+        .sort("a", "b")
+    )
+
+
+EDGE_SCHEMA = pl.Schema({"a": pl.String(), "b": pl.String(), "similarity": pl.Float64()})
+
+
+def _components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Union-find: each linked article's component representative."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: root(x) for x in parent}
+
+
+def story_members(edges: pl.DataFrame, published: pl.DataFrame) -> pl.DataFrame:
+    """(article_id, story_id, story_size, story_first) of every article in a story of two or
+    more: the story is named by its earliest copy (published_at, nulls last, then article_id).
+    published: article_id, published_at of every article the edges name."""
+    component = _components(edges.select("a", "b").iter_rows())
+    if not component:
+        return pl.DataFrame(schema=MEMBER_SCHEMA)
+    members = pl.DataFrame(
+        {"article_id": list(component), "_component": list(component.values())},
+        schema={"article_id": pl.String(), "_component": pl.String()},
+    ).join(published.select("article_id", "published_at"), on="article_id", how="left")
+    first = (
+        members.sort("published_at", "article_id", nulls_last=True)
+        .group_by("_component", maintain_order=True)
+        .agg(story_id=pl.col("article_id").first(), story_size=pl.len().cast(pl.Int32()))
+    )
+    return (
+        members.join(first, on="_component")
+        .select(
+            "article_id", "story_id", "story_size", story_first=pl.col("article_id") == pl.col("story_id")
+        )
+        .sort("article_id")
+    )
+
+
+MEMBER_SCHEMA = pl.Schema(
+    {
+        "article_id": pl.String(),
+        "story_id": pl.String(),
+        "story_size": pl.Int32(),
+        "story_first": pl.Boolean(),
+    }
+)
+
+
+def with_singleton_stories(articles: pl.DataFrame) -> pl.DataFrame:
+    """Rows as their own one-copy stories: what a parsed row is until the learn stage says."""
+    return articles.with_columns(
+        story_id=pl.col("article_id"), story_size=pl.lit(1, pl.Int32()), story_first=pl.lit(True)
+    )
+
+
+def with_stories(articles: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Rows with the story columns of members (MEMBER_SCHEMA); a row members does not name is
+    its own one-copy story."""
+    joined = with_singleton_stories(articles).join(
+        members.select("article_id", _id="story_id", _size="story_size", _first="story_first"),
+        on="article_id",
+        how="left",
+    )
+    return joined.with_columns(
+        story_id=pl.coalesce("_id", "story_id"),
+        story_size=pl.coalesce("_size", "story_size"),
+        story_first=pl.coalesce("_first", "story_first"),
+    ).drop("_id", "_size", "_first")
+
+
+def signed_articles(articles: pl.DataFrame) -> pl.DataFrame:
+    """(source_path, article_id, published_at, signature) of the rows whose text has a signature."""
+    signatures = pl.Series("signature", text_signatures(articles["body_text"].to_list()), dtype=pl.Binary())
+    return (
+        articles.select("source_path", "article_id", "published_at")
+        .with_columns(signatures)
+        .filter(pl.col("signature").is_not_null())
+    )
