@@ -28,6 +28,7 @@ class ReportData:
     quarantine: list[tuple[str, int]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     latest: list[dict[str, Any]] = field(default_factory=list)
+    copied: list[dict[str, Any]] = field(default_factory=list)  # the stories with the most copies
 
 
 def report_data(con: duckdb.DuckDBPyConnection, days: int = 60) -> ReportData:
@@ -38,12 +39,13 @@ def report_data(con: duckdb.DuckDBPyConnection, days: int = 60) -> ReportData:
 
     totals = rows(
         "SELECT count(*), count(DISTINCT feed), min(published_date), max(published_date), "
-        "count(*) FILTER (WHERE missing_date) FROM articles"
+        "count(*) FILTER (WHERE missing_date), count(DISTINCT story_id) FROM articles"
     )[0]
     quarantined = rows("SELECT count(*) FROM quarantine")[0][0]
     data = ReportData(
         totals={
             "articles": totals[0],
+            "stories": totals[5],
             "feeds": totals[1],
             "first": str(totals[2] or "–"),
             "last": str(totals[3] or "–"),
@@ -81,6 +83,12 @@ def report_data(con: duckdb.DuckDBPyConnection, days: int = 60) -> ReportData:
     )
     names = [d[0] for d in cursor.description or []]
     data.latest = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    cursor = con.execute(
+        "SELECT first_published_at, first_source, title, copies, array_to_string(feeds, ', ') AS feeds "
+        "FROM stories WHERE copies > 1 ORDER BY copies DESC, first_published_at DESC NULLS LAST LIMIT 10"
+    )
+    names = [d[0] for d in cursor.description or []]
+    data.copied = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     return data
 
 
@@ -185,6 +193,7 @@ def report_html(data: ReportData, generated_at: dt.datetime) -> str:
         ),
         _table(data.runs, "Run history"),
         _table(data.latest, "Latest articles"),
+        _table(data.copied, "Stories copied across feeds (most copies first)"),
     ]
     stamp = json.dumps(generated_at.isoformat())
     return (

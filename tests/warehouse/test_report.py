@@ -25,6 +25,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = re.sub(rb"\ndate: [^\n]*", b"\ndate: 2023-01-01 00:00:00", data, count=1)  # newest: listed first
     (root / "src" / name).write_bytes(data.replace(b"title: ", f"title: '{HOSTILE}' #".encode(), 1))
     (root / "src" / "broken.md").write_bytes(b"<p>no front matter</p>")
+    copied = sample_article(3)[1].replace(b"title: '", "title: '转载：".encode(), 1)
+    (root / "src" / "copy.md").write_bytes(copied)  # another feed's copy: one story of two
     run(root / "src", root / "lake")
     out = root / "report.html"
     done = subprocess.run(
@@ -54,6 +56,8 @@ def test_every_chart_is_there(report: Path) -> None:
                   "Quarantine by reason", "Run history"):  # fmt: skip
         assert title in page
     assert page.count("<svg") >= 5 and "missing_front_matter" in page
+    copied = page[page.index("Stories copied across feeds") :]
+    assert "转载" not in copied.split("</tr>")[1] and "<td>2</td>" in copied.split("</tr>")[1]
 
 
 def test_it_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
