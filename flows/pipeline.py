@@ -49,9 +49,23 @@ class RunSummary:
     message: str | None = None
     stage: str = "plan"  # the stage running, or the last one reached
     committed: bool = False  # whether the lake's state was committed (its data and its runs row)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # each stage reached: its wall time
+    _stage_started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def enter(self, stage: str) -> None:
+        """The run moves on to stage: the one before it is timed."""
+        self.lap(self.stage)
+        self.stage = stage
+
+    def lap(self, name: str) -> None:
+        """Time since the last lap counted under name (commit and publish are timed so, without
+        becoming the stage a failure or an interruption is reported in)."""
+        now = time.perf_counter()
+        self.stage_seconds[name] = round(self.stage_seconds.get(name, 0.0) + now - self._stage_started, 3)
+        self._stage_started = now
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("stage", "committed")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("stage", "committed", "_stage_started")}
         return {**out, "status": str(self.status)}
 
     def run_row(self, started: dt.datetime) -> dict[str, Any]:
@@ -322,7 +336,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                 f"plan: {plan.seen} files, {plan.candidates.height} to read ({sample.height} first, as a sample), "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
             )
-            summary.stage = "transform"
+            summary.enter("transform")
             counts = stages.transform(jobs, settings.workers) if jobs else []
             if jobs:
                 sampled = writer.staged_run(staging).lines()
@@ -341,7 +355,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             summary.files_changed = plan.candidates.height - plan.new - same_bytes
             summary.files_unchanged = plan.unchanged + same_bytes
             summary.files_deleted = len(plan.deleted)
-            summary.stage = "learn"
+            summary.enter("learn")
             staged = writer.staged_run(staging)
             merge = planned_merge(writer, plan, staged, settings, summary.run_id)
             learned = stages.learn(writer, merge, staged, settings)
@@ -350,7 +364,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                     f"learn: {learned.boilerplate.height} boilerplate lines learned, "
                     f"{learned.rederived.height} lake rows re-derived"
                 )
-            summary.stage = "merge"
+            summary.enter("merge")
             result = stages.merge(writer, merge, learned, settings, summary.run_id, now)
             summary.rows_written = result.rows_written
             summary.rows_deleted = result.rows_deleted
@@ -375,11 +389,14 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
         summary.seconds = round(time.perf_counter() - started, 3)
         stage = "commit"
         try:
+            summary.lap(summary.stage)
             state = writer.commit(summary.run_row(now), settings.retain_seconds)
+            summary.lap("commit")
             # A failed run commits its runs row only: its changes were not committed.
             summary.committed = failure is None
             stage = "publish"
             stages.publish(storage, state, settings.catalog_path)
+            summary.lap("publish")
         except BaseException as exc:
             if failure is not None:
                 if _is_interruption(exc):
