@@ -24,6 +24,7 @@ ROW_SETTINGS = (
     "boilerplate_min_share",
     "boilerplate_min_articles",
     "boilerplate_min_feed_articles",
+    "story_min_similarity",
 )
 
 
@@ -83,6 +84,13 @@ class Settings(BaseModel):
         defaults.BOILERPLATE_MIN_FEED_ARTICLES,
         ge=2,
         description="...in a feed of at least this many articles.",
+    )
+    story_min_similarity: float = Field(
+        defaults.STORY_MIN_SIMILARITY,
+        gt=0.0,
+        le=1.0,
+        description="Two articles are copies of one story when their texts' estimated shingle "
+        "Jaccard reaches this.",
     )
     dask_address: str | None = Field(
         None, description="tcp://host:port of a Dask scheduler for the transform tasks."
