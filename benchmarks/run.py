@@ -128,20 +128,22 @@ def _on_all_cores(fn: Callable[[list[str]], int], paths: list[str], cores: int) 
 ROUNDS = 2
 
 _FULL_RUN = """
-import sys, time
+import json, sys, time
 from flows.keyword_table import jieba_keyword_weights
 from flows.pipeline import run_pipeline
 from flows.settings import Settings
 settings = Settings.model_validate_json(sys.argv[1])
 start = time.perf_counter()
-run_pipeline(settings)
+summary = run_pipeline(settings)
+print(json.dumps(summary.stage_seconds))
 print(time.perf_counter() - start)
 """
 
 
-def _full_run(settings: Settings) -> tuple[float, int]:
+def _full_run(settings: Settings) -> tuple[float, int, dict[str, float]]:
     """A full run in a fresh process, as a user's would be: (seconds of the run, peak RSS of its
-    process tree). The interpreter's start and imports are not timed; the ceiling pays none."""
+    process tree, each stage's seconds). The interpreter's start and imports are not timed; the
+    ceiling pays none."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _FULL_RUN, settings.model_dump_json()],
         cwd=ROOT,
@@ -152,7 +154,8 @@ def _full_run(settings: Settings) -> tuple[float, int]:
         out, _ = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"full run failed ({proc.returncode})")
-    return float(out.strip().splitlines()[-1]), rss.peak
+    lines = out.strip().splitlines()
+    return float(lines[-1]), rss.peak, json.loads(lines[-2])
 
 
 def _explain_partition_files(catalog: Path) -> dict[str, Any]:
@@ -303,11 +306,14 @@ def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = N
     # This machine's speed drifts between minutes (the ceiling alone has moved 2x between runs), so
     # the ceiling and the full run alternate, ROUNDS times each, and the best of each is compared.
     t_ceiling, t_full, t_cli, peak_rss = float("inf"), float("inf"), float("inf"), 0
+    full_stages: dict[str, float] = {}
     cli_lake = work / f"lake-{kind}-{n}-cli"
     for _ in range(ROUNDS):
         t_ceiling = min(t_ceiling, _on_all_cores(ceiling_batch, paths, cores))
         shutil.rmtree(lake, ignore_errors=True)
-        seconds, rss = _full_run(settings)
+        seconds, rss, stages = _full_run(settings)
+        if seconds < t_full:
+            full_stages = stages
         t_full, peak_rss = min(t_full, seconds), max(peak_rss, rss)
         shutil.rmtree(cli_lake, ignore_errors=True)
         t_cli = min(t_cli, _cli_seconds(["run", "--quiet", "--source", str(source), "--lake", str(cli_lake)]))
@@ -322,13 +328,21 @@ def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = N
         cli_run_s=round(t_cli, 2),
         cli_ratio_vs_ceiling=round(t_ceiling / t_cli, 2),
     )
+    # Each stage's share of the full run (learn: what the archive teaches, boilerplate and stories).
+    result.update(
+        {f"full_{stage}_share": round(t / sum(full_stages.values()), 3) for stage, t in full_stages.items()}
+    )
     result.update(_command_line_costs(source, cli_lake))
     shutil.rmtree(cli_lake, ignore_errors=True)
     result["noop_rerun_s"] = round(_timed(lambda: run_pipeline(settings)), 2)
     for path in paths[:: max(1, n // (n // 100 or 1))][: max(1, n // 100)]:
         data = Path(path).read_bytes()
         Path(path).write_bytes(data.replace(b"title: ", b"title: 1% ", 1))
-    result["incremental_1pct_s"] = round(_timed(lambda: run_pipeline(settings)), 2)
+    start = time.perf_counter()
+    one_percent = run_pipeline(settings)
+    result["incremental_1pct_s"] = round(time.perf_counter() - start, 2)
+    result["incremental_1pct_vs_full"] = round(result["incremental_1pct_s"] / t_full, 3)
+    result["incremental_1pct_learn_s"] = one_percent.stage_seconds.get("learn", 0.0)
     result.update(_explain_partition_files(settings.catalog_path))
     # In a child process: parsing here would grow this process, whose RSS the next size's run counts.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
