@@ -25,6 +25,7 @@ from transforms.fields import (
 from transforms.frontmatter import front_matter
 from transforms.keywords import KeywordWeights
 from transforms.schema import PARSER_VERSION
+from transforms.stocks import stock_mentions_of
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def article_row(
     paragraphs = split.kept
     body_text = "\n".join(paragraphs)
 
+    mentions = stock_mentions_of(body.stock_codes, body_text, body.link_urls)
     return {
         "article_id": article_id_of(categories, title, published_at, content_hash),
         "source_path": source_path,
@@ -125,7 +127,8 @@ def article_row(
         "credits": credits,
         "boilerplate_lines": split.removed,
         "boilerplate_at": split.removed_at,
-        "stock_codes": body.stock_codes,
+        "stock_codes": [mention["stock_code"] for mention in mentions],
+        "stock_mentions": mentions,
         "image_urls": body.image_urls,
         "link_urls": body.link_urls,
         "has_video": body.has_video,

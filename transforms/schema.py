@@ -196,7 +196,16 @@ ARTICLES = Table(
             "stock_codes",
             STRINGS,
             False,
-            "Stock codes mentioned (lower-case exchange prefix + code, e.g. sz300059), deduplicated, in order of appearance.",
+            "Stock codes mentioned (lower-case exchange prefix + code, e.g. sz300059): Sina's markup, then "
+            "codes written in the text after a company's name, in a cashtag or in a quote link (every feed), "
+            "deduplicated, in order of appearance.",
+        ),
+        _c(
+            "stock_mentions",
+            pl.List(pl.Struct({"stock_code": pl.String(), "found_by": pl.String(), "text": pl.String()})),
+            False,
+            "One entry per code of stock_codes: how it was found (markup: Sina's stock link or quote "
+            "markup; code: written in the text or a quote link) and the text as it appears.",
         ),
         _c(
             "image_urls",
@@ -441,7 +450,10 @@ ARTICLE_FEED = ["source_path", "source", "feed"]  # which feed a row is of
 # Every line a row carries, in order (boilerplate_at: where the taken-out lines stood).
 ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines", "boilerplate_at"]
 
-ARTICLE_STOCKS_DESCRIPTION = "One row per article and stock code (articles.stock_codes exploded)."
+ARTICLE_STOCKS_DESCRIPTION = (
+    "One row per article and stock code (articles.stock_mentions exploded): how the code was found "
+    "(found_by: markup or code) and the text as it appears (mention_text)."
+)
 STAGED_SIGNATURES = pl.Schema(  # a parsed row's signature, as its batch staged it
     {**ARTICLES.schema_of("source_path"), **STORY_SIGNATURES.polars_schema}
 )

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
-# Literal prefixes keep the scan fast; Sina writes both in lower case.
-_STOCK_MENTION = re.compile(r"news_keyword_pub,stock,([^\s<>]*?)\s*-->|id=[\"']?quote_([A-Za-z0-9_.]+)")
+# Literal prefixes keep the scan fast; Sina writes both in lower case. A code list is the run of
+# characters after the prefix up to its closing "-->" (see _listed_end).
+_STOCK_MENTION = re.compile(r"news_keyword_pub,stock,|id=[\"']?quote_([A-Za-z0-9_.]+)")
+_RUN = re.compile(r"[^\s<>]*")
+_CLOSING = re.compile(r"\s*-->")
 _STOCK_PREFIXED = re.compile(r"^(sh|sz|bj)(\d{6})$")
 _STOCK_SUFFIXED = re.compile(r"^(\d{6})\.(sh|sz|bj|ss)$")
 _STOCK_HK = re.compile(r"^hk(\d{1,5})$")
@@ -31,13 +34,153 @@ def normalised_stock_code(raw: str) -> str | None:
     return None
 
 
+def _listed_end(html: str, start: int, run_end: int) -> tuple[int, int] | None:
+    """Where the code list that starts at `start` ends, and where its "-->" does, or None.
+
+    As the pattern news_keyword_pub,stock,([^\\s<>]*?)\\s*--> reads it: the list is the shortest
+    run of characters other than blanks and angle brackets before "-->" (blanks allowed before
+    it). A "-->" can only end the run (its ">" does), so there are two places to look.
+    """
+    if run_end - 2 >= start and html.startswith("-->", run_end - 2):
+        return run_end - 2, run_end + 1
+    closing = _CLOSING.match(html, run_end)
+    return (run_end, closing.end()) if closing is not None else None
+
+
+def _mentioned(html: str) -> list[str]:
+    """The raw codes of news_keyword_pub lists and quote_ ids, in order of appearance.
+
+    In linear time: a regex scanning each unclosed list to the end of its run costs n^2 on a
+    run of repeated prefixes. Every prefix in a run ends where the run does, so when the first
+    one is not closed none of the others is: they are passed over (a quote_ id in the run is not).
+    """
+    found: list[str] = []
+    position, unclosed_run_end = 0, -1
+    while (match := _STOCK_MENTION.search(html, position)) is not None:
+        quoted = match.group(1)
+        if quoted is not None:
+            found.append(quoted)
+            position = match.end()
+            continue
+        position = match.start() + 1
+        if match.start() < unclosed_run_end:
+            continue
+        run_end = _RUN.match(html, match.end()).end()
+        listed = _listed_end(html, match.end(), run_end)
+        if listed is None:
+            unclosed_run_end = run_end
+            continue
+        found.extend(html[match.end() : listed[0]].split("&"))
+        position = listed[1]
+    return found
+
+
 def stock_codes_of(html: str) -> list[str]:
     """Codes from news_keyword_pub comments and quote_ spans, in order of appearance."""
     seen: dict[str, None] = {}
-    for match in _STOCK_MENTION.finditer(html):
-        listed, quoted = match.groups()
-        for raw in listed.split("&") if listed is not None else [quoted]:
-            code = normalised_stock_code(raw)
-            if code is not None:
-                seen.setdefault(code, None)
+    for raw in _mentioned(html):
+        code = normalised_stock_code(raw)
+        if code is not None:
+            seen.setdefault(code, None)
     return list(seen)
+
+
+# A listed company's code written in the text, in the forms feeds use: "蔚蓝锂芯（002245.SZ）",
+# "兆易创新（603986，SH）", "盐湖股份（000792）", "中国华融(02799.HK)", "$奥比中光(SH688322)$",
+# "$阿里巴巴-SW(09988)$", "小鹏汽车-W(HK:09868)". A number is a code only right after a name, in
+# parentheses or a cashtag: never a date, an amount or a phone number.
+_NAME = r"[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9·&]{1,15}(?:-[A-Z]{1,2})?"
+_IN_TEXT = re.compile(
+    rf"(?P<cashtag>\$)?(?P<name>{_NAME})\s?[（(]\s*(?P<inner>[A-Za-z0-9.:：,，\s]{{4,16}}?)\s*[)）](?(cashtag)\$)"
+    r"(?![万亿元股手人家个只份%])"  # "（300000）万元" is an amount
+)
+_EXCHANGE_FIRST = re.compile(r"^(SH|SZ|BJ|HK)\s*[:：]?\s*(\d{4,6})$", re.I)
+_EXCHANGE_LAST = re.compile(r"^(\d{4,6})\s*[.,，]\s*(SH|SZ|BJ|HK|SS)$", re.I)
+_US = re.compile(r"^(?:(?:NASDAQ|NYSE|AMEX)\s*[:：]\s*([A-Z]{1,5})|([A-Z]{1,5})\.(?:O|N|US))$")
+_LINKED = re.compile(r"(?:xueqiu\.com/S/|[?&]symbol=)(SH|SZ|BJ|HK)?(\d{5,6})\b", re.I)
+# Shanghai and Shenzhen A and B shares by their first digits; funds (15, 16, 18, 50, 51, 56, 58)
+# and the NEEQ's codes (43, 83, 87: also Beijing's, so only with an explicit BJ) are not listed stocks.
+_SHANGHAI = ("60", "68", "90")
+_SHENZHEN = ("00", "30", "20")
+
+
+def _bare_code(digits: str) -> str | None:
+    if len(digits) != 6:
+        return None
+    if digits.startswith(_SHANGHAI):
+        return "sh" + digits
+    if digits.startswith(_SHENZHEN):
+        return "sz" + digits
+    return None
+
+
+def _exchange_code(exchange: str, digits: str) -> str | None:
+    exchange = exchange.lower()
+    if exchange == "hk":
+        return "hk" + digits.zfill(5) if len(digits) <= 5 else None
+    if len(digits) != 6:
+        return None
+    return ("sh" if exchange == "ss" else exchange) + digits
+
+
+def _code_inside(inner: str, cashtag: bool, name: str) -> str | None:
+    inner = inner.strip()
+    first = _EXCHANGE_FIRST.match(inner)
+    if first:
+        return _exchange_code(first.group(1), first.group(2))
+    last = _EXCHANGE_LAST.match(inner)
+    if last:
+        return _exchange_code(last.group(2), last.group(1))
+    us = _US.match(inner)
+    if us:
+        return "gb_" + (us.group(1) or us.group(2)).lower()
+    if inner.isdigit():
+        # Five digits are Hong Kong's, in a cashtag or after a "-W"/"-SW" name (weighted voting).
+        if len(inner) == 5 and (cashtag or re.search(r"-S?W$", name)):
+            return "hk" + inner
+        return _bare_code(inner)
+    return None
+
+
+# Words that end the clause before a company's name ("除海尔生物", "低于格力电器", "个股是凯普生物").
+# Only characters that never end a listed company's name; a cashtag marks the name's start itself.
+_BEFORE_NAME = re.compile(r"^.*(?:[的是了在除、，,]|个股|低于|高于|包括|其中|以及)")
+
+
+def _as_written(match: re.Match[str]) -> str:
+    """The mention from the company's name on (what precedes the name in the clause left out)."""
+    name = match.group("name")
+    trimmed = name if match.group("cashtag") else _BEFORE_NAME.sub("", name)
+    start = match.start("name") + len(name) - len(trimmed) if len(trimmed) >= 2 else match.start("name")
+    prefix = "$" if match.group("cashtag") else ""
+    return prefix + match.string[start : match.end()]
+
+
+def text_stock_mentions(text: str, links: list[str] | tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(code, the text as it appears) for every code written in the text after a name, in a
+    cashtag, or in a quote link (xueqiu.com/S/SZ002714, symbol=SZ002714), in order of appearance."""
+    found: list[tuple[str, str]] = []
+    for match in _IN_TEXT.finditer(text):
+        code = _code_inside(match.group("inner"), match.group("cashtag") is not None, match.group("name"))
+        if code is not None:
+            found.append((code, _as_written(match)))
+    for link in links:
+        for match in _LINKED.finditer(link):
+            exchange, digits = match.groups()
+            code = _exchange_code(exchange, digits) if exchange else _bare_code(digits)
+            if code is not None:
+                found.append((code, link))
+    return found
+
+
+def stock_mentions_of(
+    markup_codes: list[str], text: str, links: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, str]]:
+    """One mention per code (stock_code, found_by, text): Sina's markup first ("markup", the
+    code), then codes written in the text or a quote link ("code", the text as it appears)."""
+    mentions: dict[str, dict[str, str]] = {}
+    for code in markup_codes:
+        mentions.setdefault(code, {"stock_code": code, "found_by": "markup", "text": code})
+    for code, written in text_stock_mentions(text, links):
+        mentions.setdefault(code, {"stock_code": code, "found_by": "code", "text": written})
+    return list(mentions.values())

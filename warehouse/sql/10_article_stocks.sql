@@ -1,4 +1,4 @@
--- One row per article and stock code it mentions, for joins with market data.
+-- One row per article and stock code it mentions, for joins with market data: how it was found and the text as it appears.
 SELECT
     article_id,
     story_id,
@@ -8,5 +8,7 @@ SELECT
     source,
     feed,
     title,
-    unnest(stock_codes) AS stock_code
-FROM articles
+    mention.stock_code AS stock_code,
+    mention.found_by AS found_by,
+    mention.text AS mention_text
+FROM (SELECT *, unnest(stock_mentions) AS mention FROM articles)

@@ -1,0 +1,61 @@
+"""Codes written in the text, in every feed's forms, normalised to Sina's; numbers that are not
+codes (dates, amounts, phone numbers, funds, the NEEQ) stay numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from transforms.stocks import stock_mentions_of, text_stock_mentions
+
+FORMS = [
+    ("蔚蓝锂芯（002245.SZ）", "sz002245"),
+    ("兆易创新（603986，SH）", "sh603986"),
+    ("盐湖股份（000792）", "sz000792"),
+    ("中国华融(02799.HK)", "hk02799"),
+    ("$奥比中光(SH688322)$", "sh688322"),
+    ("$阿里巴巴-SW(09988)$", "hk09988"),
+    ("小鹏汽车-W(HK:09868)", "hk09868"),
+    ("苹果(NASDAQ:AAPL)", "gb_aapl"),
+    ("贝特瑞(835185.BJ)", "bj835185"),
+    ("中芯国际（688981.SS）", "sh688981"),
+]
+
+
+@pytest.mark.parametrize(("written", "code"), FORMS)
+def test_every_form_a_feed_writes_is_found_and_normalised(written: str, code: str) -> None:
+    assert text_stock_mentions(f"据悉，{written}今日公告。") == [(code, written)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "营收（2021）同比增长",  # a year
+        "日期（20210101）",
+        "净利润（300000）万元",  # an amount
+        "联系电话（13800138000）",
+        "沪深300ETF（510300）",  # a fund
+        "某公司（835185）挂牌新三板",  # the NEEQ's, or Beijing's without saying so
+        "上涨（5.2%）",
+        "（600519）",  # no name before it
+    ],
+)
+def test_numbers_that_are_not_codes_stay_numbers(text: str) -> None:
+    assert text_stock_mentions(text) == []
+
+
+def test_the_name_starts_where_the_clause_before_it_ends() -> None:
+    assert text_stock_mentions("除海尔生物（688139.SH）外") == [("sh688139", "海尔生物（688139.SH）")]
+    assert text_stock_mentions("个股是凯普生物（300639.SZ）") == [("sz300639", "凯普生物（300639.SZ）")]
+
+
+def test_quote_links_carry_codes() -> None:
+    links = ["https://xueqiu.com/S/SZ002714", "https://finance.example.com/q?symbol=SH600519&t=1"]
+    assert [code for code, _ in text_stock_mentions("", links)] == ["sz002714", "sh600519"]
+
+
+def test_one_mention_per_code_markup_first() -> None:
+    mentions = stock_mentions_of(["sz300750"], "宁德时代(300750.SZ)、比亚迪（002594.SZ）")
+    assert mentions == [
+        {"stock_code": "sz300750", "found_by": "markup", "text": "sz300750"},
+        {"stock_code": "sz002594", "found_by": "code", "text": "比亚迪（002594.SZ）"},
+    ]
