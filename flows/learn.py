@@ -12,7 +12,7 @@ through the run's staging; the writer only stores and commits what it is given.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -56,10 +56,11 @@ def sample_model(lake_model: Model, sampled: pl.LazyFrame, share: float, rule: L
     """The model to parse the rest of a run with, after a sample of it (share of its files): the
     lake's, and the lines the sample repeats, learned by the rule scaled to the sample. Only a
     hint: the learn stage learns from every row and re-derives the rows it got wrong."""
-    scaled = LearningRule(
-        rule.min_share,
-        max(2, round(rule.min_articles * share)),
-        max(2, round(rule.min_feed_articles * share)),
+    scaled = replace(
+        rule,
+        min_articles=max(2, round(rule.min_articles * share)),
+        min_feed_articles=max(2, round(rule.min_feed_articles * share)),
+        template_min_articles=max(2, round(rule.template_min_articles * share)),
     )
     hint = dict(lake_model)
     counts = next_line_counts(LINE_COUNTS.empty_frame(), pl.DataFrame(schema=ARTICLE_LINES_SCHEMA), sampled)

@@ -24,6 +24,9 @@ ROW_SETTINGS = (
     "boilerplate_min_share",
     "boilerplate_min_articles",
     "boilerplate_min_feed_articles",
+    "boilerplate_long_chars",
+    "boilerplate_template_min_share",
+    "boilerplate_template_min_articles",
     "story_min_similarity",
 )
 
@@ -85,6 +88,22 @@ class Settings(BaseModel):
         ge=2,
         description="...in a feed of at least this many articles.",
     )
+    boilerplate_long_chars: int = Field(
+        defaults.BOILERPLATE_LONG_CHARS,
+        ge=1,
+        description="A line this long, or one recurring with the same neighbour, is a template...",
+    )
+    boilerplate_template_min_share: float = Field(
+        defaults.BOILERPLATE_TEMPLATE_MIN_SHARE,
+        ge=0.0,
+        le=1.0,
+        description="...learned when this share of the feed's articles carry it...",
+    )
+    boilerplate_template_min_articles: int = Field(
+        defaults.BOILERPLATE_TEMPLATE_MIN_ARTICLES,
+        ge=2,
+        description="...and at least this many (a quotation or a line of figures never is).",
+    )
     story_min_similarity: float = Field(
         defaults.STORY_MIN_SIMILARITY,
         gt=0.0,
@@ -136,7 +155,12 @@ class Settings(BaseModel):
     @property
     def learning_rule(self) -> LearningRule:
         return LearningRule(
-            self.boilerplate_min_share, self.boilerplate_min_articles, self.boilerplate_min_feed_articles
+            self.boilerplate_min_share,
+            self.boilerplate_min_articles,
+            self.boilerplate_min_feed_articles,
+            self.boilerplate_long_chars,
+            self.boilerplate_template_min_share,
+            self.boilerplate_template_min_articles,
         )
 
     @property

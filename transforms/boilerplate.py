@@ -1,15 +1,23 @@
 """Boilerplate: credit lines an article carries, and the lines a feed repeats across its articles.
 
-Credits ("作者：…", "译者：…", "(记者 …)") are recognised in one article; the lines a feed repeats
-(a link label, a disclaimer, a promo) only across many: the lake learns them per feed (the counts
-are kept by warehouse/, the thresholds are settings) and hands each parse the learned lines of its
-feed. Lines are compared by a normalised key, each run of digits one '#', so that "12 赞" and
-"15 赞" are one line.
+Credits ("作者：…", "翻译/…", "(记者 …)") are recognised in one article; the lines a feed repeats
+(a link label, a disclaimer, a promo, a column's template) only across many: the lake learns them
+per feed (the counts are kept by warehouse/, the thresholds are settings) and hands each parse the
+learned lines of its feed. Lines are compared by a normalised key, each run of digits one '#', so
+that "12 赞" and "15 赞" are one line.
+
+What the lake counts of a line is its hash, and the hash carries what the rule weighs besides the
+count (line_hash): the line's length, and whether it is guarded (a quotation, a line of figures:
+only a share of the feed's articles makes those boilerplate). Each article also counts the pairs of
+neighbouring lines it carries (pair_hash), so that lines recurring together, as a block (a call
+for submissions, navigation tabs), are seen to. So the model stays a function of the counts alone:
+the same whichever runs loaded the articles.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,30 +25,64 @@ from dataclasses import dataclass
 FEED_TOTAL = 0  # the line_hash an article's feed is counted under (no line hashes to 0)
 MAX_LEARNABLE_CHARS = 400  # a longer paragraph is article text, however often it recurs
 MIN_LETTERS = 2  # "1", "2", "(3)" recur as list numbers: structure, not boilerplate
+# Pairs of neighbouring lines are counted when one of them is shorter than this: a block is
+# evidence for short lines (two long ones are weighed by their length already).
+BLOCK_MAX_CHARS = 64
+# A line with more numbers than this is a line of figures ("道指开盘下跌#.#点，纳指下跌#.#点"): a
+# feed's news repeat its form, so only the share rule learns it.
+MAX_TEMPLATE_NUMBERS = 2
+
+# A line hash (63 bits, never negative): bits 54-62 the key's length (0: unknown, weighed as a short
+# line), bit 53 the guard, bit 52 set for a pair of lines, bits 0-51 a digest of the key. A pair's
+# hash keeps the first line's length and guard, the high half of its digest in bits 0-25 and the
+# low half of the second line's in bits 26-51 (warehouse.feed_model joins them back to the lines).
+LENGTH_UNIT = 1 << 54
+GUARD_BIT = 1 << 53
+PAIR_BIT = 1 << 52
+HALF_DIGEST = 1 << 26
+_MAX_LENGTH = (1 << 9) - 1
+_DIGEST = PAIR_BIT - 1
 
 _DIGITS = re.compile(r"\d+")
-# Words that open a credit: followed by a colon, a bar or a space ("记者 姚祥云")...
+# A separator after a credit's word: a colon (half- or full-width), a bar or a slash.
+_SEP = r"[:：︰∶|｜丨︱/／]"
+# Words that open a credit: followed by a separator or a space ("记者 姚祥云", "翻译/Ann")...
 _CREDIT_WORDS = (
-    "本文作者|作者|译者|翻译|编译|撰文|文字|记者|编辑|责任编辑|责编|校对|审校|排版|美编|"
-    "图片来源|封面图片来源|封面来源|题图来源|题图|图源|摄影|本文来源|来源|出品|监制|原文链接|原文地址"
+    "本文作者|作者|译者|翻译|编译|撰文|撰稿|文字|记者|特约记者|实习记者|通讯员|编辑|责任编辑|责编|执行编辑|主编|"
+    "校对|审校|审核|审稿|排版|美编|策划|统筹|采写|"
+    "图片来源|封面图片来源|封面来源|题图来源|头图来源|题图|头图|图源|摄影|本文来源|来源|出品|监制|原文链接|原文地址"
+)
+# ...and words that open one only before a separator ("文：张三", "图/视觉中国", "Author: Jane Doe").
+_COLON_CREDIT_WORDS = (
+    "文|图|译|校|图文|文案|视觉|设计|插图|插画|制图|配图|视频|剪辑|整理|口述|采访|运营|出品人|制作|"
+    "author|authors|editor|edited by|translator|translated by|translation|proofreading|proofreader|"
+    "photo|photos|image|illustration|design|reporter|text|words|source|via"
 )
 # "本文来自微信公众号“极客公园”（ID:geekpark），作者：Jesse，36氪经授权发布。", "题图来自 Unsplash"
 _SOURCE_CREDIT = re.compile(
     r"^(?:编者按[:：]\s*)?(?:(?:本文来自|本文转载自|转载自|本文首发于)\s*(?:微信公众号|公众号|[“「\"《]|\S{0,12}(?:特邀作者|作者|专栏|投稿))"
-    r"|题图来自|封面来自|图片来自|ps[:：]\s*数据来自)",
+    r"|(?:题图|头图|封面|配图|图片)\S{0,10}?(?:来自|来源于|源自)|ps[:：]\s*数据来自"
+    # "每日经济新闻综合自环球网、", "新华社综合外电": a newsroom's compilation of sources.
+    r"|\S{0,8}(?:新闻|日报|晚报|时报|社)综合\S|\S{0,8}综合(?:报道|外电))",
     re.I,
 )
-# ...and words that open one only before a colon or a bar ("文：张三", "Author: Jane Doe").
-_COLON_CREDIT_WORDS = "文|图|author|authors|editor|edited by|translator|translated by|photo|image|source|via"
 _WHO = r"(?P<who>[^\n]{1,60}?)\s*[)）】\]]?[。.]?$"
+# A line may open with a mark ("*头图来源：…", "※ 编辑：…") or a bracket ("(记者 姚祥云)").
 _CREDIT = re.compile(
-    rf"^[(（【\[]?\s*(?:(?:{_CREDIT_WORDS})\s*(?:[:：|｜/]\s*|\s+)|(?:{_COLON_CREDIT_WORDS})\s*[:：|｜]\s*){_WHO}",
+    rf"^(?:[*※>·•]\s*)?[(（【\[]?\s*(?:(?:{_CREDIT_WORDS})\s*(?:{_SEP}\s*|\s+)|(?:{_COLON_CREDIT_WORDS})\s*{_SEP}\s*"
+    # "每经编辑 王鑫", "本报记者 张三": a newsroom's word before the role, a name after it.
+    r"|[\u4e00-\u9fff]{1,4}(?:记者|编辑|通讯员)\s*(?:" + _SEP + r"\s*|\s+)(?=[^，。？！；,?!;]+$))" + _WHO,
     re.IGNORECASE,
 )
+_SOURCE_MARK = re.compile(r"^[*※>·•]\s*")  # a mark a source credit may open with
 _MAX_CREDIT_CHARS = 80
 # Credits open or close an article: only its first and last lines are looked at ("记者：" inside
-# an interview is a speaker, not a credit).
+# an interview is a speaker, not a credit), and the credit lines next to those (a block of them).
 _CREDIT_HEAD, _CREDIT_TAIL = 2, 3
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def feed_key(source: str | None, feed: str | None) -> int | None:
@@ -48,23 +90,43 @@ def feed_key(source: str | None, feed: str | None) -> int | None:
     learned). A number, not the names: the lake counts millions of (feed, line) pairs."""
     if source is None and feed is None:
         return None
-    return line_hash(f"\x1d{source or ''}\x1f{feed or ''}")
+    return (_digest(f"\x1d{source or ''}\x1f{feed or ''}") >> 1) or 1
+
+
+def _at_least(share: float, articles: int) -> int:
+    """The articles that make that share of a feed of that many (30% of 10 is 3, not 4)."""
+    return math.ceil(round(share * articles, 9))
 
 
 @dataclass(frozen=True)
 class LearningRule:
-    """When a line is a feed's boilerplate: it recurs in at least min_share of the feed's loaded
-    articles and in at least min_articles of them, and the feed has min_feed_articles or more."""
+    """When a line is a feed's boilerplate, in a feed of min_feed_articles or more articles.
+
+    By its share: it recurs in at least min_share of the feed's loaded articles and in at least
+    min_articles of them. Or as a template: a line of long_chars characters or more, or one that
+    recurs with the same neighbour (a block: a call for submissions, navigation tabs), needs only
+    template_min_share and template_min_articles (a sub-series of a feed, a weekly column, is a few
+    of its articles); unless it is guarded (a quotation, a line of figures): a 2-character heading
+    or the same statement quoted across a feed's news is not a template."""
 
     min_share: float = 0.3
     min_articles: int = 5
     min_feed_articles: int = 10
+    long_chars: int = 6
+    template_min_share: float = 0.1
+    template_min_articles: int = 3
 
     def threshold(self, feed_articles: int) -> int | None:
         """The articles a line must recur in, for a feed of that many (None: it learns nothing)."""
         if feed_articles < self.min_feed_articles:
             return None
-        return max(self.min_articles, -int(-self.min_share * feed_articles // 1))
+        return max(self.min_articles, _at_least(self.min_share, feed_articles))
+
+    def template_threshold(self, feed_articles: int) -> int | None:
+        """The articles a template line (long, or in a block) must recur in (None: none is learned)."""
+        if feed_articles < self.min_feed_articles:
+            return None
+        return max(self.template_min_articles, _at_least(self.template_min_share, feed_articles))
 
 
 def line_key(text: str) -> str:
@@ -75,6 +137,8 @@ def line_key(text: str) -> str:
 
 
 _TWO_LETTERS = re.compile(r"[^\W\d_].*?[^\W\d_]", re.S)  # two letters (no digits, no "_")
+_OPENING_QUOTES = ("“", "「", "『", '"', "‘")
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"|‘[^’]*’")
 
 
 def is_learnable(key: str) -> bool:
@@ -82,17 +146,54 @@ def is_learnable(key: str) -> bool:
     return len(key) <= MAX_LEARNABLE_CHARS and _TWO_LETTERS.search(key) is not None
 
 
+def is_guarded(key: str) -> bool:
+    """A line only the share rule learns, however long: a quotation (it opens with a quotation
+    mark, or quotes make half of it) or a line of figures (more than MAX_TEMPLATE_NUMBERS numbers)."""
+    if key.count("#") > MAX_TEMPLATE_NUMBERS or key.startswith(_OPENING_QUOTES):
+        return True
+    return 2 * sum(len(quoted) for quoted in _QUOTED.findall(key)) >= len(key)
+
+
 def line_hash(key: str) -> int:
-    """A stable 63-bit hash of a line key (what the lake counts; never 0)."""
-    digest = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
-    return (digest >> 1) or 1
+    """A stable 63-bit hash of a line key (what the lake counts; never 0), carrying the key's length
+    and guard (see LENGTH_UNIT)."""
+    hashed = min(len(key), _MAX_LENGTH) * LENGTH_UNIT | (_digest(key) >> 12)
+    if key and is_guarded(key):
+        hashed |= GUARD_BIT
+    return hashed or 1
+
+
+def pair_hash(first: int, second: int) -> int:
+    """What an article counts for a line followed by another (their line hashes)."""
+    meta = first - (first & _DIGEST)
+    return meta | PAIR_BIT | (second % HALF_DIGEST) * HALF_DIGEST | (first & _DIGEST) // HALF_DIGEST
+
+
+def hashed_length(hashed: int) -> int:
+    """The length a line hash carries (0: unknown)."""
+    return hashed // LENGTH_UNIT
 
 
 def learnable_hashes(lines: Iterable[str]) -> list[int]:
-    """The distinct hashes of an article's learnable lines (one count per article). A line
-    over twice the length limit is passed over unread (normalising never halves a line)."""
-    keys = {line_key(line) for line in lines if len(line) <= 2 * MAX_LEARNABLE_CHARS}
-    return [line_hash(key) for key in keys if is_learnable(key)]
+    """The distinct hashes an article counts: of its learnable lines, and of each pair of them that
+    stand next to each other (pair_hash; a list number between them does not part them, a passage
+    too long to learn does). A line over twice the length limit is passed over unread
+    (normalising never halves a line)."""
+    hashes: set[int] = set()
+    previous: tuple[str, int] | None = None
+    for line in lines:
+        key = line_key(line) if len(line) <= 2 * MAX_LEARNABLE_CHARS else None
+        if key is not None and _TWO_LETTERS.search(key) is None:
+            continue
+        if key is None or len(key) > MAX_LEARNABLE_CHARS:
+            previous = None
+            continue
+        hashed = line_hash(key)
+        hashes.add(hashed)
+        if previous is not None and previous[0] != key and min(len(previous[0]), len(key)) < BLOCK_MAX_CHARS:
+            hashes.add(pair_hash(previous[1], hashed))
+        previous = (key, hashed)
+    return list(hashes)
 
 
 def is_credit(line: str) -> bool:
@@ -100,17 +201,21 @@ def is_credit(line: str) -> bool:
     text = line.strip()
     if len(text) > _MAX_CREDIT_CHARS:
         return False
-    return _CREDIT.match(text) is not None or _SOURCE_CREDIT.match(text) is not None
+    return _CREDIT.match(text) is not None or _SOURCE_CREDIT.match(_SOURCE_MARK.sub("", text)) is not None
 
 
 # Lines that are boilerplate wherever they stand, in any feed: disclaimers and notices, link
-# labels with nothing behind them, a PDF link's label, a column's sign-off.
+# labels with nothing behind them (a PDF link's, a blog's previous/next links), a column's sign-off.
+_NAV = r"上一篇|下一篇|前一篇|后一篇|上一页|下一页|上一章|下一章|返回顶部|回到顶部|返回首页|返回目录|返回列表"
 _NOTICE = re.compile(
-    r"^(?:免责声明|版权声明|特别声明|风险声明|版权所有)\s*[:：]"
+    r"^[*※]?\s*(?:免责声明|版权声明|特别声明|风险声明|版权所有)\s*[:：]"
     r"|^(?:查看|阅读|点击阅读|点击查看)(?:原文|全文|更多)\s*[>》]*$"
     r"|^Download PDF(?:null)?$"
     r"|请点击\s*[↓⬇]+$"
-    r"|^.{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$",
+    r"|^.{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$"
+    rf"|^[«‹<←↑\s]*(?:{_NAV}|previous|next|prev|older|newer)(?:\s*(?:文章|post|posts|page|entries))?[\s»›>→↑]*$"
+    rf"|^(?:{_NAV}|previous post|next post)\s*[:：]"
+    r"|^.{0,60}(?:如有侵权|如有侵犯|侵删|未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)转载|转载请(?:注明|联系))",
     re.IGNORECASE,
 )
 
@@ -120,15 +225,30 @@ def is_notice(line: str) -> bool:
     return _NOTICE.search(line.strip()) is not None
 
 
+def _credit_block(lines: Sequence[str], order: Sequence[int], end: int) -> set[int]:
+    """The credit lines among the first `end` of `order` (indexes into lines), and those that
+    follow them on without a break (a block of credits runs past the end looked at)."""
+    taken: set[int] = set()
+    for at, index in enumerate(order):
+        if is_credit(lines[index]) and (at < end or order[at - 1] in taken):
+            taken.add(index)
+        elif at >= end:
+            break
+    return taken
+
+
 def without_credits(lines: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(the lines less the credit lines among the first and last ones, those credit lines)."""
-    ends = set(range(min(_CREDIT_HEAD, len(lines)))) | set(
-        range(max(0, len(lines) - _CREDIT_TAIL), len(lines))
-    )
-    credits = [line for i, line in enumerate(lines) if i in ends and is_credit(line)]
-    if not credits:
+    """(the lines less the credit lines among the first and last ones, those credit lines). The
+    ends are counted past notices (credits above a disclaimer close the article all the same),
+    and a block of credit lines is taken whole ("作者：…", "翻译/…", "校对 / …", "编辑 …")."""
+    order = [i for i, line in enumerate(lines) if not is_notice(line)]
+    taken = _credit_block(lines, order, _CREDIT_HEAD) | _credit_block(lines, order[::-1], _CREDIT_TAIL)
+    if not taken:
         return list(lines), []
-    return [line for i, line in enumerate(lines) if i not in ends or not is_credit(line)], credits
+    return (
+        [line for i, line in enumerate(lines) if i not in taken],
+        [line for i, line in enumerate(lines) if i in taken],
+    )
 
 
 @dataclass(frozen=True)

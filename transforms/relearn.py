@@ -23,19 +23,22 @@ from transforms.schema import ARTICLE_LINES, ARTICLE_LINES_SCHEMA, ARTICLES
 
 
 def article_lines(articles: pl.DataFrame) -> pl.DataFrame:
-    """One row per article and distinct learnable line (ARTICLE_LINES_SCHEMA), over all the lines
-    an article carries (its paragraphs and the boilerplate taken out of them), and one with
+    """One row per article and distinct learnable line or pair of neighbouring lines
+    (ARTICLE_LINES_SCHEMA; transforms.boilerplate.learnable_hashes), over all the lines an article
+    carries in their order (its paragraphs and the boilerplate taken out of them), and one with
     line_hash FEED_TOTAL per article of a feed."""
     paths: list[str] = []
     keys: list[int] = []
     hashes: list[int] = []
     learned: list[bool] = []
-    for path, source, feed, paragraphs, removed in articles.select(ARTICLE_LINES).iter_rows():
+    for path, source, feed, paragraphs, removed, removed_at in articles.select(ARTICLE_LINES).iter_rows():
         key = feed_key(source, feed)
         if key is None:
             continue
         taken = {line_hash(line_key(line)) for line in removed if not is_notice(line)} if removed else set()
-        found = [FEED_TOTAL, *learnable_hashes([*paragraphs, *removed] if removed else paragraphs)]
+        # In the order the article has them: neighbouring lines are counted as pairs.
+        lines = restored_lines(paragraphs, removed, removed_at) if removed else paragraphs
+        found = [FEED_TOTAL, *learnable_hashes(lines)]
         paths.extend([path] * len(found))
         keys.extend([key] * len(found))
         hashes.extend(found)

@@ -7,7 +7,15 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key
+from transforms.boilerplate import (
+    FEED_TOTAL,
+    GUARD_BIT,
+    HALF_DIGEST,
+    LENGTH_UNIT,
+    PAIR_BIT,
+    LearningRule,
+    feed_key,
+)
 from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY
 
 Model = dict[int, frozenset[int]]  # feed_key -> learned line hashes
@@ -36,25 +44,70 @@ def next_line_counts(
 
 
 def learned_lines(counts: pl.DataFrame, rule: LearningRule) -> pl.DataFrame:
-    """(feed_key, line_hash, articles, feed_articles) of every line some feed has learned."""
+    """(feed_key, line_hash, articles, feed_articles) of every line some feed has learned: by its
+    share of the feed's articles, or as a template (rule.template_threshold): a long line, or one
+    of a pair of neighbouring lines that recur together (their pair_hash counts). A guarded line
+    (transforms.boilerplate.is_guarded) is learned by its share alone."""
     totals = counts.filter(pl.col("line_hash") == FEED_TOTAL).select("feed_key", feed_articles="articles")
     thresholds = {
-        key: threshold
+        key: (threshold, rule.template_threshold(int(total)))
         for key, total in totals.iter_rows()
         if (threshold := rule.threshold(int(total))) is not None
     }
     if not thresholds:
         return pl.DataFrame(schema={**LINE_COUNTS.polars_schema, "feed_articles": pl.Int64()})
     limits = pl.DataFrame(
-        {"feed_key": list(thresholds), "_threshold": list(thresholds.values())},
-        schema={"feed_key": pl.Int64(), "_threshold": pl.Int64()},
+        {
+            "feed_key": list(thresholds),
+            "_share": [share for share, _ in thresholds.values()],
+            "_template": [template for _, template in thresholds.values()],
+        },
+        schema={"feed_key": pl.Int64(), "_share": pl.Int64(), "_template": pl.Int64()},
     )
+    hashed, articles = pl.col("line_hash"), pl.col("articles")
+    meta = hashed // PAIR_BIT  # length, guard and pair bits
+    counted = (
+        counts.lazy()
+        .filter(hashed != FEED_TOTAL)
+        .join(limits.lazy(), on="feed_key")
+        .filter((articles >= pl.col("_share")) | (articles >= pl.col("_template")))
+        .with_columns(_meta=meta)
+        .collect()
+    )
+    guarded = pl.col("_meta") // (GUARD_BIT // PAIR_BIT) % 2 == 1
+    lines = counted.filter(pl.col("_meta") % 2 == 0)
+    template = lines.filter(~guarded & (articles >= pl.col("_template")))
+    by_length = template.filter(pl.col("_meta") // (LENGTH_UNIT // PAIR_BIT) >= rule.long_chars)
+    # A pair recurring as a template teaches both its lines: the first by the high half of its
+    # digest (and its length and guard), the second by the low half of its digest.
+    pairs = counted.filter((pl.col("_meta") % 2 == 1) & (articles >= pl.col("_template"))).select(
+        "feed_key",
+        _pair="articles",
+        _meta=pl.col("_meta") - 1,
+        _high=hashed % HALF_DIGEST,
+        _low=hashed // HALF_DIGEST % HALF_DIGEST,
+    )
+    candidates = template.select(
+        "feed_key",
+        "line_hash",
+        "articles",
+        "_meta",
+        _high=hashed // HALF_DIGEST % HALF_DIGEST,
+        _low=hashed % HALF_DIGEST,
+    )
+    first = pairs.join(candidates, on=["feed_key", "_meta", "_high"]).filter(articles >= pl.col("_pair"))
+    second = pairs.drop("_meta").join(candidates, left_on=["feed_key", "_low"], right_on=["feed_key", "_low"])
+    second = second.filter(articles >= pl.col("_pair"))
+    keys = pl.concat(
+        [
+            frame.select(LINE_KEY)
+            for frame in (lines.filter(articles >= pl.col("_share")), by_length, first, second)
+        ]
+    ).unique()
     return (
-        counts.filter(pl.col("line_hash") != FEED_TOTAL)
-        .join(limits, on="feed_key")
-        .filter(pl.col("articles") >= pl.col("_threshold"))
+        lines.join(keys, on=LINE_KEY, how="semi")
         .join(totals, on="feed_key")
-        .drop("_threshold")
+        .select(*LINE_COUNTS.polars_schema, "feed_articles")
         .sort("feed_key", "line_hash")
     )
 

@@ -6,13 +6,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from transforms.boilerplate import (
+    GUARD_BIT,
+    PAIR_BIT,
     LearningRule,
+    hashed_length,
     is_credit,
+    is_guarded,
     is_learnable,
     is_notice,
     learnable_hashes,
     line_hash,
     line_key,
+    pair_hash,
     restored_lines,
     split_lines,
     without_credits,
@@ -28,6 +33,25 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "（编辑 刘琰）",
         "Author: Jane Doe",
         "文：张三",
+        # A slash, a bar or spaces for the colon, half- and full-width.
+        "翻译/Ann Lee",
+        "校对 / 李四",
+        "编辑 王五",
+        "编辑| 段炼 何小桃 杜恒峰",
+        "作者丨张三",
+        "文／张三",
+        "图/视觉中国",
+        "翻译:张三",
+        "翻译︰张三",
+        "采访/撰文：张三",
+        "头图 | 《西虹市首富》剧照",
+        "*头图来源：The Verge",
+        "*题图及部分文内配图来源于视觉中国。",
+        # A newsroom's word before the role; a newsroom's compilation of its sources.
+        "每经编辑 王鑫",
+        "本报记者 张三 李四",
+        "每日经济新闻综合自环球网、",
+        "新华社综合外电",
     ]:
         assert is_credit(line), line
     for line in [
@@ -35,6 +59,11 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "来源于市场的消息显示，股价上涨。",
         "查看知乎讨论",
         "作者认为这一政策将在明年见效，" * 4,
+        "他告诉记者，这很好。",
+        "文章很好",
+        "设计 很好",
+        "公司综合实力较强",
+        "互联网综合服务平台",
     ]:
         assert not is_credit(line), line
 
@@ -45,6 +74,15 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "Download PDFnull",
         "阅读原文",
         "关注疫情动态，请点击↓↓",
+        "*免责声明：在任何情况下，本文中的信息均不构成投资建议。",
+        "注：本文部分图片来自网络，且未能核实版权归属，如有侵犯，敬请与本文作者联系。",
+        "转载请注明出处：快科技",
+        # A blog's previous/next links.
+        "上一篇",
+        "下一篇：如何用好 Obsidian",
+        "« Previous",
+        "Older posts",
+        "返回顶部 ↑",
     ]:
         assert is_notice(line), line
     for line in [
@@ -52,6 +90,8 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "风险提示：经济下行超预期。",
         "公司发布声明称将回购股份",
         "查看更多的数据可以发现",
+        "下一步",
+        "Next generation chips",
     ]:
         assert not is_notice(line), line
 
@@ -63,6 +103,27 @@ def test_credits_are_taken_only_from_the_ends_of_an_article() -> None:
     assert "记者：你怎么看？" in kept  # an interview's speaker, mid-article
 
 
+def test_a_block_of_credits_is_taken_whole_and_notices_do_not_hide_it() -> None:
+    lines = [
+        "作者丨张三",
+        "编辑丨李四",
+        "正文一",
+        "正文二",
+        "正文三",
+        "正文四",
+        "作者：A",
+        "翻译/B",
+        "校对 / C",
+    ]
+    lines += ["编辑 D", "免责声明：仅供参考"]
+    kept, credits = without_credits(lines)
+    assert credits == ["作者丨张三", "编辑丨李四", "作者：A", "翻译/B", "校对 / C", "编辑 D"]
+    assert kept == ["正文一", "正文二", "正文三", "正文四", "免责声明：仅供参考"]
+    # A credit line not next to the ends, nor to a credit there, is text.
+    kept, credits = without_credits(["正文一", "正文二", "翻译/B", "正文三", "正文四", "正文五", "正文六"])
+    assert credits == [] and "翻译/B" in kept
+
+
 def test_line_keys_fold_digits() -> None:
     assert line_key(" 12 赞 3 收藏 ") == line_key("15 赞 40 收藏") == "# 赞 # 收藏"
     assert line_key("２０２１年") == "#年"  # full-width digits are digits too
@@ -72,10 +133,41 @@ def test_line_keys_fold_digits() -> None:
     assert learnable_hashes(["1", "查看知乎讨论", "查看知乎讨论 "]) == [line_hash("查看知乎讨论")]
 
 
+def test_a_line_hash_carries_the_lines_length_and_guard() -> None:
+    assert hashed_length(line_hash("查看知乎讨论")) == 6
+    assert hashed_length(line_hash("长" * 400)) == 400
+    assert hashed_length(7) == 0  # a bare number: a line of unknown length, weighed as short
+    assert not line_hash("欢迎投稿，投稿邮箱见官网") & (GUARD_BIT | PAIR_BIT)
+    # A quotation, or a line of figures, is guarded: only its share makes it boilerplate.
+    for key in [
+        "“正义已经得到伸张，这位恐怖分子头目已不复存在。”",
+        "拜登表示：“正义已经得到伸张，这位恐怖分子头目已不复存在。”",
+        line_key("10月11日道指开盘下跌22.46点，纳指下跌39.46点"),
+    ]:
+        assert is_guarded(key) and line_hash(key) & GUARD_BIT, key
+    for key in ["欢迎关注“少数派”公众号，获取更多内容", line_key("第 2 页，共 5 页"), "(半岛电视台)"]:
+        assert not is_guarded(key), key
+
+
+def test_an_article_counts_its_lines_and_the_pairs_of_neighbouring_lines() -> None:
+    nav, archive = line_hash("首页"), line_hash("归档")
+    long, other = line_hash("长" * 70), line_hash("短" * 70)
+    found = set(learnable_hashes(["首页", "1", "归档", "归档", "长" * 70, "短" * 70, "首页"]))
+    # A list number does not part two lines; the same line twice is no pair; two long lines are
+    # weighed by their length, not as a block.
+    pairs = {pair_hash(nav, archive), pair_hash(archive, long), pair_hash(other, nav)}
+    assert found == {nav, archive, long, other, *pairs}
+    assert all(p & PAIR_BIT for p in pairs) and not nav & PAIR_BIT
+    # A passage too long to learn parts its neighbours.
+    assert set(learnable_hashes(["首页", "长" * 401, "归档"])) == {nav, archive}
+
+
 def test_a_rule_learns_nothing_in_a_small_feed() -> None:
     rule = LearningRule(min_share=0.3, min_articles=5, min_feed_articles=10)
-    assert rule.threshold(9) is None
+    assert rule.threshold(9) is None and rule.template_threshold(9) is None
     assert rule.threshold(10) == 5 and rule.threshold(20) == 6 and rule.threshold(100) == 30
+    # A template needs 3 articles, or 10% of the feed's (not 4 of 30: 0.1 * 30 is 3.0000000000000004).
+    assert [rule.template_threshold(n) for n in (10, 20, 30, 31, 100)] == [3, 3, 3, 4, 10]
 
 
 lines_st = st.lists(

@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.boilerplate import FEED_TOTAL, LearningRule
+from transforms.boilerplate import FEED_TOTAL, LearningRule, learnable_hashes, line_hash, line_key
 from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS
 from warehouse.feed_model import changed_lines, learned_lines, model_of, next_line_counts
 
@@ -54,3 +54,83 @@ def test_a_line_is_learned_at_the_threshold_of_its_feed_and_not_below() -> None:
         1: frozenset({8}),
         2: frozenset({9}),
     }
+
+
+# Lines of a feed of twenty articles as an article has them (in order), and what a reader takes out.
+INTRO = "这里记录每周值得分享的科技内容，周五发布。"  # a weekly column's template intro
+CALL = ["欢迎投稿", "投稿方式", "感谢支持"]  # its call for submissions: short lines, as a block
+TABS = ["首页", "1", "归档"]  # a blog's tabs, a page number between them
+QUOTE = "“正义已经得到伸张，这位恐怖分子头目已不复存在。”"  # one statement quoted across the news
+FIGURES = "道指开盘下跌22.46点，纳指下跌39.46点，标普下跌3点"  # a line of figures
+
+
+def _feed(extra: dict[int, list[str]]) -> dict[int, tuple[int, frozenset[int]]]:
+    """Twenty articles of feed 1: a text of their own (no line alike), and the extra lines."""
+    out = {}
+    for i in range(20):
+        own = [chr(0x4E00 + 40 * i + j) * 12 for j in range(4)]
+        lines = [own[0], *extra.get(i, []), *own[1:]]
+        out[i] = (1, frozenset(learnable_hashes(lines)))
+    return out
+
+
+def _learned_keys(articles: dict[int, tuple[int, frozenset[int]]], rule: LearningRule) -> set[str]:
+    counts = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), _lines(articles))
+    named = {
+        line_hash(line_key(x)): line_key(x)
+        for x in [INTRO, *CALL, *TABS, QUOTE, FIGURES, "摘要", "风险提示", "(半岛电视台)", "长" * 30]
+    }
+    return {named.get(h, str(h)) for h in model_of(learned_lines(counts, rule)).get(1, frozenset())}
+
+
+def test_a_template_is_learned_from_a_sub_series_and_the_traps_are_not() -> None:
+    rule = LearningRule()
+    extra = {i: [INTRO, *CALL, *TABS] for i in range(3)}  # a sub-series: 3 of 20
+    # A heading, then a text of its own.
+    extra.update({i: ["摘要", f"{'甲乙丙'[i - 5]}的摘要" * 3] for i in range(5, 8)})
+    extra.update({i: ["(半岛电视台)"] for i in range(8, 11)})  # a photo credit, 7 characters
+    extra.update({i: [QUOTE, FIGURES] for i in range(11, 15)})  # a quotation and figures, in 4
+    extra.update({15: ["风险提示"], 16: ["风险提示"], 17: ["风险提示"]})
+    assert _learned_keys(_feed(extra), rule) == {INTRO, *CALL, "首页", "归档", "(半岛电视台)"}
+    # Two articles of the sub-series are too few; so is a template in a feed of 9.
+    assert _learned_keys(_feed({i: [INTRO, *CALL, *TABS] for i in range(2)}), rule) == set()
+    small = {i: a for i, a in _feed(extra).items() if i < 9}
+    assert _learned_keys(small, rule) == set()
+    # The thresholds are the rule's: longer lines only, 4 articles, or 20% of the feed's.
+    assert _learned_keys(_feed(extra), LearningRule(long_chars=8)) == {INTRO, *CALL, "首页", "归档"}
+    assert _learned_keys(_feed(extra), LearningRule(template_min_articles=4)) == set()
+    assert _learned_keys(_feed(extra), LearningRule(template_min_share=0.2)) == set()
+    # The share rule learns any line, guarded or short, once 30% and 5 articles carry it.
+    common = {i: [QUOTE, "摘要", "长" * 30] for i in range(6)}
+    assert _learned_keys(_feed(common), rule) == {QUOTE, "摘要", "长" * 30}
+
+
+line_st = st.sampled_from([INTRO, *CALL, *TABS, QUOTE, FIGURES, "摘要", "长" * 40, "短" * 8])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lake=st.dictionaries(st.integers(0, 40), st.tuples(st.integers(1, 2), st.lists(line_st, max_size=6))),
+    second=st.dictionaries(st.integers(0, 60), st.tuples(st.integers(1, 2), st.lists(line_st, max_size=6))),
+)
+def test_a_model_of_templates_and_blocks_is_the_same_run_by_run(lake: dict, second: dict) -> None:
+    """Lines with their lengths, guards and pairs: learned from counts kept run by run as from the
+    counts of the final lake (a clean build)."""
+
+    def lines_of(articles: dict) -> pl.DataFrame:
+        return _lines(
+            {p: (feed, frozenset(learnable_hashes(lines))) for p, (feed, lines) in articles.items()}
+        )
+
+    after = {**lake, **second}
+    gone = {p for p in after if p % 7 == 0}
+    for p in gone:
+        after.pop(p)
+    leaving = {p: lake[p] for p in lake if p in second or p in gone}
+    entering = {p: after[p] for p in after if p not in lake or p in second}
+    first = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), lines_of(lake))
+    counts = next_line_counts(first, lines_of(leaving), lines_of(entering))
+    clean = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), lines_of(after))
+    assert counts.equals(clean)
+    rule = LearningRule(min_feed_articles=4, template_min_articles=2)
+    assert model_of(learned_lines(counts, rule)) == model_of(learned_lines(clean, rule))
