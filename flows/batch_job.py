@@ -38,6 +38,7 @@ class BatchJob:
     max_file_bytes: int
     storage_options: dict[str, Any] = field(default_factory=dict)
     learned_lines: dict[int, list[int]] = field(default_factory=dict)  # the lake's model, by feed
+    securities: dict[str, str] = field(default_factory=dict)  # the user's list: name -> code
 
 
 @contextmanager
@@ -67,6 +68,7 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     from transforms.article import ParseOptions
     from transforms.batch import parsed_batch
     from transforms.relearn import article_lines
+    from transforms.stocks import Securities
     from transforms.stories import signed_articles
     from warehouse.validation import validated_articles
 
@@ -78,6 +80,7 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
         now=job.now,
         keyword_weights=jieba_keyword_weights(),
         learned_lines={key: frozenset(hashes) for key, hashes in job.learned_lines.items()},
+        securities=Securities(job.securities) if job.securities else None,
     )
     processed: list[tuple[str, int, int, str | None, bool]] = []
     raws = []

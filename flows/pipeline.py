@@ -264,6 +264,7 @@ def batch_jobs(
             max_file_bytes=settings.max_file_bytes,
             storage_options=settings.storage_options,
             learned_lines={key: sorted(hashes) for key, hashes in learned.items()},
+            securities=settings.securities_names,
         )
         for index, batch in enumerate(
             batched_rows(rows, settings.batch_size, settings.batch_bytes), first_index

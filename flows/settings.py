@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows import defaults
+from flows.securities import securities_digest, securities_list
 from transforms.boilerplate import LearningRule
 from warehouse.layout import ROWS_PER_FILE, lock_path
 from warehouse.storage import is_remote
@@ -28,6 +30,7 @@ ROW_SETTINGS = (
     "boilerplate_template_min_share",
     "boilerplate_template_min_articles",
     "story_min_similarity",
+    "securities",  # recorded as a digest of the list's content (Settings.row_settings)
 )
 
 
@@ -111,6 +114,11 @@ class Settings(BaseModel):
         description="Two articles are copies of one story when their texts' estimated shingle "
         "Jaccard reaches this.",
     )
+    securities: Path | None = Field(
+        None,
+        description="A CSV or Parquet list of securities (columns code, name, aliases): their names "
+        "found in the text become stock mentions.",
+    )
     dask_address: str | None = Field(
         None, description="tcp://host:port of a Dask scheduler for the transform tasks."
     )
@@ -137,6 +145,12 @@ class Settings(BaseModel):
             raise ValueError(f"--catalog {self.catalog} is a folder, not a file")
         return self
 
+    @model_validator(mode="after")
+    def _securities_list_reads(self) -> Settings:
+        if self.securities is not None:
+            self.securities_names  # noqa: B018 - read now: a bad list is a usage error, not a failed run
+        return self
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -150,7 +164,14 @@ class Settings(BaseModel):
     def row_settings(self) -> dict[str, str]:
         """The settings that change a value in a row (or whether a file becomes one), as text: the
         lake records them, and a run with other values re-derives every row (incremental == clean)."""
-        return {name: str(getattr(self, name)) for name in ROW_SETTINGS}
+        values = {name: str(getattr(self, name)) for name in ROW_SETTINGS}
+        values["securities"] = securities_digest(self.securities_names) if self.securities else "none"
+        return values
+
+    @cached_property
+    def securities_names(self) -> dict[str, str]:
+        """The securities list's names and aliases with their codes (read once)."""
+        return securities_list(self.securities) if self.securities else {}
 
     @property
     def learning_rule(self) -> LearningRule:

@@ -25,7 +25,7 @@ from transforms.fields import (
 from transforms.frontmatter import front_matter
 from transforms.keywords import KeywordWeights
 from transforms.schema import PARSER_VERSION
-from transforms.stocks import stock_mentions_of
+from transforms.stocks import Securities, stock_mentions_of
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class ParseOptions:
     keyword_weights: KeywordWeights | None = None
     # The lines each feed is known to repeat (by feed_key: line hashes), learned from the lake.
     learned_lines: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    # The user's securities list: names found in the text become stock mentions ("list").
+    securities: Securities | None = None
 
     def learned_for(self, key: int | None) -> frozenset[int]:
         return self.learned_lines.get(key, frozenset()) if key is not None else frozenset()
@@ -99,7 +101,7 @@ def article_row(
     paragraphs = split.kept
     body_text = "\n".join(paragraphs)
 
-    mentions = stock_mentions_of(body.stock_codes, body_text, body.link_urls)
+    mentions = stock_mentions_of(body.stock_codes, body_text, body.link_urls, options.securities)
     return {
         "article_id": article_id_of(categories, title, published_at, content_hash),
         "source_path": source_path,

@@ -4,11 +4,14 @@ normalised (sh600519, hk00700, gb_aapl), deduplicated, in order of appearance.""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
 # Literal prefixes keep the scan fast; Sina writes both in lower case. A code list is the run of
 # characters after the prefix up to its closing "-->" (see _listed_end).
 _STOCK_MENTION = re.compile(r"news_keyword_pub,stock,|id=[\"']?quote_([A-Za-z0-9_.]+)")
-_RUN = re.compile(r"[^\s<>]*")
+_RUN_END = re.compile(r"[\s<>]")
 _CLOSING = re.compile(r"\s*-->")
 _STOCK_PREFIXED = re.compile(r"^(sh|sz|bj)(\d{6})$")
 _STOCK_SUFFIXED = re.compile(r"^(\d{6})\.(sh|sz|bj|ss)$")
@@ -65,7 +68,8 @@ def _mentioned(html: str) -> list[str]:
         position = match.start() + 1
         if match.start() < unclosed_run_end:
             continue
-        run_end = _RUN.match(html, match.end()).end()
+        after_run = _RUN_END.search(html, match.end())
+        run_end = after_run.start() if after_run is not None else len(html)
         listed = _listed_end(html, match.end(), run_end)
         if listed is None:
             unclosed_run_end = run_end
@@ -173,14 +177,67 @@ def text_stock_mentions(text: str, links: list[str] | tuple[str, ...] = ()) -> l
     return found
 
 
+@dataclass(frozen=True)
+class Securities:
+    """A user's securities list: each name and alias with its code (Sina's style)."""
+
+    codes_by_name: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        return securities_pattern(self.codes_by_name)
+
+
 def stock_mentions_of(
-    markup_codes: list[str], text: str, links: list[str] | tuple[str, ...] = ()
+    markup_codes: list[str],
+    text: str,
+    links: list[str] | tuple[str, ...] = (),
+    securities: Securities | None = None,
 ) -> list[dict[str, str]]:
     """One mention per code (stock_code, found_by, text): Sina's markup first ("markup", the
-    code), then codes written in the text or a quote link ("code", the text as it appears)."""
+    code), then codes written in the text or a quote link ("code", the text as it appears), then
+    names of the user's securities list ("list", the name)."""
     mentions: dict[str, dict[str, str]] = {}
     for code in markup_codes:
         mentions.setdefault(code, {"stock_code": code, "found_by": "markup", "text": code})
     for code, written in text_stock_mentions(text, links):
         mentions.setdefault(code, {"stock_code": code, "found_by": "code", "text": written})
+    if securities is not None:
+        for code, name in listed_name_mentions(text, securities.codes_by_name, securities.pattern):
+            mentions.setdefault(code, {"stock_code": code, "found_by": "list", "text": name})
     return list(mentions.values())
+
+
+def securities_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """One alternation of a securities list's names, longest first (so 中国平安银行 wins over 中国平安)."""
+    ordered = sorted({name for name in names if len(name) >= 2}, key=lambda n: (-len(n), n))
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+
+def listed_name_mentions(
+    text: str, codes_by_name: Mapping[str, str], pattern: re.Pattern[str] | None
+) -> list[tuple[str, str]]:
+    """(code, name) for every name of a securities list the text mentions as a word: the match
+    must start and end where rjieba's words do, so 中国动力 is not found in 中国动力电池."""
+    if pattern is None or not text:
+        return []
+    matches = [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
+    if not matches:
+        return []
+    import rjieba  # here: only a text that carries a listed name is segmented
+
+    bounds = {0, len(text)}
+    for _word, start, end in rjieba.tokenize(text):
+        bounds.add(start)
+        bounds.add(end)
+    return [(codes_by_name[name], name) for start, end, name in matches if start in bounds and end in bounds]
+
+
+def listed_code(raw: str) -> str | None:
+    """A securities list's code in Sina's style: any form normalised_stock_code reads or a text
+    writes (600519.SH, SH600519, 00700.HK), a bare A-share code (600519), or a bare Hong Kong
+    one (700, 00700)."""
+    raw = raw.strip()
+    if raw.isdigit() and len(raw) <= 4:
+        return "hk" + raw.zfill(5)
+    return normalised_stock_code(raw) or _code_inside(raw, cashtag=True, name="")

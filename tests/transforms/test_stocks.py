@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.stocks import stock_mentions_of, text_stock_mentions
+from transforms.stocks import (
+    Securities,
+    listed_code,
+    listed_name_mentions,
+    stock_mentions_of,
+    text_stock_mentions,
+)
 
 FORMS = [
     ("蔚蓝锂芯（002245.SZ）", "sz002245"),
@@ -59,3 +65,30 @@ def test_one_mention_per_code_markup_first() -> None:
         {"stock_code": "sz300750", "found_by": "markup", "text": "sz300750"},
         {"stock_code": "sz002594", "found_by": "code", "text": "比亚迪（002594.SZ）"},
     ]
+
+
+LIST = Securities(
+    {"中国动力": "sh600482", "宁德时代": "sz300750", "宁王": "sz300750", "中国平安": "sh601318"}
+)
+
+
+def test_a_listed_name_is_found_as_a_word_only() -> None:
+    text = "中国动力电池产业创新联盟成立，宁德时代发布公告，宁王大涨。"
+    assert listed_name_mentions(text, LIST.codes_by_name, LIST.pattern) == [
+        ("sz300750", "宁德时代"),
+        ("sz300750", "宁王"),
+    ]
+    mentions = stock_mentions_of([], "中国动力今日公告，宁德时代（300750.SZ）大涨", securities=LIST)
+    assert [(m["stock_code"], m["found_by"], m["text"]) for m in mentions] == [
+        ("sz300750", "code", "宁德时代（300750.SZ）"),
+        ("sh600482", "list", "中国动力"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("600519", "sh600519"), ("600519.SH", "sh600519"), ("SZ300750", "sz300750"), ("700", "hk00700"),
+     ("00700.HK", "hk00700"), ("AAPL.O", "gb_aapl"), ("835185", None), ("x", None)],
+)  # fmt: skip
+def test_a_lists_codes_in_any_form(raw: str, code: str | None) -> None:
+    assert listed_code(raw) == code
