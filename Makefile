@@ -78,10 +78,16 @@ BENCH_VENV := .venv-bench
 # Real-derived corpora dated into three months (large partitions); 1000000 takes about 40 minutes.
 LARGE_SIZES ?= 200000
 
+# Realistic real-derived corpora (benchmarks/corpus.py: each copy's own text unique, what several
+# real files share kept), and plain copies of the same files, labelled as such.
+REAL ?= ../shared/corpus
+BENCH_SIZES ?= 20000
+
 bench: $(UV)
 	UV_PROJECT_ENVIRONMENT=$(BENCH_VENV) $(UV) sync --frozen --quiet --compile-bytecode --no-dev --group bench
-	$(BENCH_VENV)/bin/python -m benchmarks.run $(ARGS)
-	$(BENCH_VENV)/bin/python -m benchmarks.large_partitions --sizes $(LARGE_SIZES)
+	$(BENCH_VENV)/bin/python -m benchmarks.run --sizes $(BENCH_SIZES) --real $(REAL) $(ARGS)
+	$(BENCH_VENV)/bin/python -m benchmarks.run --sizes $(BENCH_SIZES) --real $(REAL) --plain-copies --no-prefect
+	$(BENCH_VENV)/bin/python -m benchmarks.large_partitions --sizes $(LARGE_SIZES) --real $(REAL)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Large partitions: N real-derived articles dated into three months, run through the command line.
+"""Large partitions: N realistic real-derived articles (benchmarks.corpus) dated into three months,
+run through the command line.
 
     python -m benchmarks.large_partitions [--sizes 200000] [--real ../shared/corpus]
 
@@ -23,26 +24,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks.corpus import realistic_copies
 from benchmarks.run import ROOT, PeakRss
 
 MONTHS = ((2022, 1, "Jan"), (2022, 2, "Feb"), (2022, 3, "Mar"))
 _DATE = re.compile(rb"^date: .*$", re.M)
-_TITLE = re.compile(rb"^title: ?(['\"]?)", re.M)
 
 
 def _articles(real: Path, n: int) -> Iterator[tuple[str, bytes]]:
-    """n files cycled from the real ones, each a distinct article dated in one of three months."""
-    originals = [p.read_bytes() for p in sorted(real.iterdir()) if p.suffix in (".txt", ".md")]
-    for i in range(n):
+    """n realistic copies of the real files (benchmarks.corpus), dated in one of three months."""
+    for i, data in realistic_copies(real, n):
         year, _month, name = MONTHS[i % len(MONTHS)]
         day, seconds = 1 + (i // 3) % 28, i % 86_400
         date = f"date: {day:02d} {name} {year} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d} GMT"
-        data = _TITLE.sub(rb"title: \g<1>" + str(i).encode() + b" ", originals[i % len(originals)], count=1)
         yield f"{i:07d}.md", _DATE.sub(date.encode(), data, count=1)
 
 
 def _corpus(folder: Path, n: int, real: Path) -> None:
-    marker = folder / f".complete-{n}"
+    marker = folder / f".complete-realistic-{n}"
     if marker.exists():
         return
     shutil.rmtree(folder, ignore_errors=True)

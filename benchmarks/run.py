@@ -40,6 +40,7 @@ import duckdb
 import psutil
 
 from benchmarks.baselines import ceiling_batch, trafilatura_batch
+from benchmarks.corpus import realistic_copies
 from flows.keyword_table import jieba_keyword_weights
 from flows.pipeline import run_pipeline
 from flows.sample import sample_articles
@@ -92,8 +93,14 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def _real_articles(real: Path, n: int) -> Iterator[tuple[str, bytes]]:
-    """n files cycled from real article files, each made a distinct article (its title numbered)."""
+def _real_articles(real: Path, n: int, plain: bool = False) -> Iterator[tuple[str, bytes]]:
+    """n files from real article files: realistic copies (benchmarks.corpus: each copy's own text
+    unique, what several files share kept), or plain copies with only the title numbered (no
+    measure of learning or stories: every line of a copy recurs across its feed)."""
+    if not plain:
+        for i, data in realistic_copies(real, n):
+            yield f"{i:06d}.md", data
+        return
     originals = sorted(p for p in real.iterdir() if p.suffix in (".txt", ".md"))
     for i in range(n):
         data = originals[i % len(originals)].read_bytes()
@@ -105,12 +112,12 @@ def _real_articles(real: Path, n: int) -> Iterator[tuple[str, bytes]]:
         )
 
 
-def _corpus(folder: Path, n: int, real: Path | None = None) -> list[str]:
+def _corpus(folder: Path, n: int, real: Path | None = None, plain: bool = False) -> list[str]:
     marker = folder / f".complete-{n}"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        for name, data in _real_articles(real, n) if real else sample_articles(n, seed=42):
+        for name, data in _real_articles(real, n, plain) if real else sample_articles(n, seed=42):
             (folder / name).write_bytes(data)
         marker.touch()
     return sorted(str(p) for p in folder.iterdir() if not p.name.startswith("."))
@@ -294,10 +301,12 @@ def _command_line_costs(source: Path, lake: Path) -> dict[str, float]:
     }
 
 
-def measure(n: int, work: Path, cores: int, prefect: bool, real: Path | None = None) -> dict[str, Any]:
-    kind = "real" if real else "synthetic"
+def measure(
+    n: int, work: Path, cores: int, prefect: bool, real: Path | None = None, plain: bool = False
+) -> dict[str, Any]:
+    kind = ("plain-copies" if plain else "realistic") if real else "synthetic"
     source, lake = work / f"corpus-{kind}-{n}", work / f"lake-{kind}-{n}"
-    paths = _corpus(source, n, real)
+    paths = _corpus(source, n, real, plain)
     shutil.rmtree(lake, ignore_errors=True)
     result: dict[str, Any] = {"articles": n, "corpus": kind}
 
@@ -369,6 +378,9 @@ def main() -> None:
         "--real", type=Path, default=None, help="build the corpora from these real files instead"
     )
     parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect start-up comparison")
+    parser.add_argument(
+        "--plain-copies", action="store_true", help="with --real: plain copies (titles numbered) instead"
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -380,7 +392,14 @@ def main() -> None:
         "platform": platform.platform(),
     }
     results = [
-        measure(n, args.work, cores, prefect=(n == max(sizes) and not args.no_prefect), real=args.real)
+        measure(
+            n,
+            args.work,
+            cores,
+            prefect=(n == max(sizes) and not args.no_prefect),
+            real=args.real,
+            plain=args.plain_copies,
+        )
         for n in sizes
     ]
     if len(results) > 1:
@@ -392,7 +411,7 @@ def main() -> None:
         "results": results,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    name = f"bench-{'real' if args.real else 'synthetic'}.json"
+    name = f"bench-{results[0]['corpus']}.json"
     (args.out / name).write_text(json.dumps(report, indent=1))
     keys = [k for k in results[0] if k not in ("explain_excerpt",)]
     width = max(len(k) for k in keys)
