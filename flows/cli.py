@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -35,14 +40,50 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+# Control characters in article text would drive the terminal (colours, cursor moves, a title
+# that overwrites its line): they are shown as escapes. Tab and newline only lay text out.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# JSON escapes C0 itself; DEL and C1 it leaves raw unless everything non-ASCII is escaped.
+_CONTROLS_JSON_KEEPS = re.compile(r"[\x7f-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
+
+
+def _visible_text(value: object) -> str:
+    """value as text for a terminal: every control character but tab and newline escaped (\\x1b, \\r)."""
+    return _CONTROLS_BUT_LAYOUT.sub(_escape, str(value))
+
+
+def _one_line_text(value: object) -> str:
+    """value as one line of text for a terminal: every control character escaped, newlines too."""
+    return _CONTROLS.sub(_escape, str(value))
+
+
+def _json_text(value: Any) -> str:
+    """value as JSON whose strings carry no raw control character (still the same JSON values)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return _CONTROLS_JSON_KEEPS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"newslake: error: {message}", err=True)
+    click.echo(f"newslake: error: {_one_line_text(message)}", err=True)
     sys.exit(code)
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _duckdb_message(exc: BaseException) -> str:
+    """DuckDB's error with its hints ("Did you mean", "Candidate bindings") on one line; the
+    statement excerpt after the blank line is left out."""
+    text = str(exc).strip()
+    lines = text.split("\n\n", 1)[0].splitlines() if text else []
+    return " ".join(line.strip() for line in lines) or type(exc).__name__
 
 
 def _quiet_prefect(console_level: str = "CRITICAL") -> None:
@@ -68,33 +109,79 @@ def _settings_or_exit(**values: Any) -> Any:
         _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()), 2)
 
 
+class _Text(click.ParamType):
+    """Text that is not blank: an empty --lake or --source ("$LAKE" unset) would mean the current folder."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be blank", param, ctx)
+        return value
+
+
+class _PathType(click.Path):
+    """A path that is not blank (click would take "" as the current folder)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be blank", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _FiniteFloatRange(click.FloatRange):
+    """A FloatRange without nan and inf: nan passes every range check, inf one without a maximum."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+_TEXT = _Text()
+_PATH = _PathType(path_type=Path)
+# Bounds of the numeric options: past them a value is a typo, or a failure far from its cause (a
+# process per worker, a file or a batch read into memory, a date range DuckDB cannot hold).
+_MAX_WORKERS = 1024
+_MAX_BYTES = 2**40
+_MAX_LOCK_TIMEOUT_S = 86_400.0
+_MAX_REPORT_DAYS = 36_600
+_MAX_SAMPLE_FILES = 10_000_000
+
 # Options that several commands share, declared once.
-_lake_option = click.option("--lake", default=defaults.LAKE, help="Lake root: folder or s3://bucket/prefix.")
+_lake_option = click.option(
+    "--lake", type=_TEXT, default=defaults.LAKE, help="Lake root: folder or s3://bucket/prefix."
+)
 _catalog_option = click.option(
     "--catalog",
-    type=click.Path(path_type=Path),
+    type=_PATH,
     default=None,
     help=f"DuckDB catalog file (default LAKE/{defaults.CATALOG_NAME}; required for an S3 lake).",
 )
-_tz_option = click.option("--tz", default=defaults.TZ, help="Time zone of naive front-matter dates.")
+_tz_option = click.option(
+    "--tz", type=_TEXT, default=defaults.TZ, help="Time zone of naive front-matter dates."
+)
 _batch_size_option = click.option(
-    "--batch-size", type=int, default=defaults.BATCH_SIZE, help="Files per transform task."
+    "--batch-size", type=click.IntRange(min=1), default=defaults.BATCH_SIZE, help="Files per transform task."
 )
 _batch_bytes_option = click.option(
-    "--batch-bytes", type=int, default=defaults.BATCH_BYTES, help="Source bytes per transform task at most."
+    "--batch-bytes",
+    type=click.IntRange(1, _MAX_BYTES),
+    default=defaults.BATCH_BYTES,
+    help="Source bytes per transform task at most.",
 )
 _bad_ratio_option = click.option(
     "--max-bad-ratio",
-    type=float,
+    type=_FiniteFloatRange(0.0, 1.0),
     default=defaults.MAX_BAD_RATIO,
     help="Above this share of bad files, load nothing and fail.",
 )
-_read_lake_option = click.option(
-    "--lake", type=click.Path(path_type=Path), default=Path(defaults.LAKE), help="Lake root."
-)
+_LOCK_TIMEOUT = _FiniteFloatRange(0.0, _MAX_LOCK_TIMEOUT_S)
+_read_lake_option = click.option("--lake", type=_PATH, default=Path(defaults.LAKE), help="Lake root.")
 _read_catalog_option = click.option(
     "--catalog",
-    type=click.Path(path_type=Path),
+    type=_PATH,
     default=None,
     help=f"Catalog file (default LAKE/{defaults.CATALOG_NAME}).",
 )
@@ -119,6 +206,7 @@ def _stop_on_signals() -> None:
 @app.command()
 @click.option(
     "--source",
+    type=_TEXT,
     default=None,
     help="Folder or s3://bucket/prefix of raw article files (default: generated sample).",
 )
@@ -126,20 +214,31 @@ def _stop_on_signals() -> None:
 @_tz_option
 @_catalog_option
 @click.option(
-    "--dask-address", default=None, help="tcp://host:port of a Dask scheduler to run the transform tasks on."
+    "--dask-address",
+    type=_TEXT,
+    default=None,
+    help="tcp://host:port of a Dask scheduler to run the transform tasks on.",
 )
 @_batch_size_option
 @_batch_bytes_option
-@click.option("--workers", type=int, default=None, help="Transform processes (default: CPU cores).")
 @click.option(
-    "--max-file-bytes", type=int, default=defaults.MAX_FILE_BYTES, help="Quarantine larger files unread."
+    "--workers",
+    type=click.IntRange(1, _MAX_WORKERS),
+    default=None,
+    help="Transform processes (default: CPU cores).",
+)
+@click.option(
+    "--max-file-bytes",
+    type=click.IntRange(1, _MAX_BYTES),
+    default=defaults.MAX_FILE_BYTES,
+    help="Quarantine larger files unread.",
 )
 @_bad_ratio_option
 @click.option("--full-refresh", is_flag=True, help="Rebuild the whole lake.")
 @click.option("--allow-mass-delete", is_flag=True, help="Allow deleting over half the rows.")
 @click.option(
     "--lock-timeout",
-    type=float,
+    type=_LOCK_TIMEOUT,
     default=defaults.LOCK_TIMEOUT,
     help="Seconds to wait for a concurrent run's lock.",
 )
@@ -178,7 +277,7 @@ def run(
     progress = not (quiet or as_json) and sys.stdout.isatty()
     summary = _run_with_prefect(settings) if use_prefect else _run_here(settings, progress)
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, default=str))
+        click.echo(_json_text(summary))
     elif not quiet:
         _print_summary(summary, settings)
     if summary["status"] not in _succeeded():
@@ -186,8 +285,10 @@ def run(
 
 
 @app.command()
-@click.option("--lake", default=defaults.LAKE, help="Lake root: folder or s3://bucket/prefix.")
-@click.option("--source", required=True, help="Folder or s3://bucket/prefix of the raw article files.")
+@_lake_option
+@click.option(
+    "--source", type=_TEXT, required=True, help="Folder or s3://bucket/prefix of the raw article files."
+)
 @_catalog_option
 @_tz_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -205,7 +306,7 @@ def repair(lake: str, source: str, catalog: Path | None, tz: str, as_json: bool)
 
     summary = _guarded(lambda: repaired_lake(settings).as_dict())
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, default=str))
+        click.echo(_json_text(summary))
         return
     click.echo(
         f"repaired {settings.lake}: {summary['rows_written']} articles and {summary['quarantined']} "
@@ -358,34 +459,38 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
         + f"\n  partitions written {len(summary['partitions_rewritten'])}"
     )
     con = connect_read_only(settings.catalog_path, settings.storage_options)
+    sample_sql = (
+        "SELECT source, feed, count(*) AS articles, round(avg(char_count)) AS avg_chars "
+        "FROM articles GROUP BY ALL ORDER BY articles DESC, source, feed LIMIT 5"
+    )
+    stopped = f" while printing the summary of run {summary['run_id']} ({summary['status']})"
     try:
-        total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
-        click.echo(f"  catalog {settings.catalog_path} ({total} articles)")
-        sample_sql = (
-            "SELECT source, feed, count(*) AS articles, round(avg(char_count)) AS avg_chars "
-            "FROM articles GROUP BY ALL ORDER BY articles DESC, source, feed LIMIT 5"
+        total = _result_or_exit_on_signal(
+            con, lambda: con.execute("SELECT count(*) FROM articles").fetchall()[0][0], stopped
         )
+        click.echo(f"  catalog {settings.catalog_path} ({total} articles)")
         click.echo(f"\nsample query: {sample_sql}")
-        cursor = con.execute(sample_sql)
-        columns = [d[0] for d in cursor.description or []]
-        _print_rows(columns, cursor.fetchall(), OutputFormat.table)
+        columns, rows = _result_or_exit_on_signal(con, lambda: _query_result(con, sample_sql), stopped)
     finally:
         con.close()
+    _print_rows(columns, rows, OutputFormat.table)
 
 
 @app.command()
-@click.option("--cron", required=True, help="Cron schedule, e.g. '0 * * * *' (every hour).")
-@click.option("--source", required=True, help="Folder or s3://bucket/prefix of raw article files.")
+@click.option("--cron", type=_TEXT, required=True, help="Cron schedule, e.g. '0 * * * *' (every hour).")
+@click.option(
+    "--source", type=_TEXT, required=True, help="Folder or s3://bucket/prefix of raw article files."
+)
 @_lake_option
 @_catalog_option
-@click.option("--name", default="newslake-scheduled", help="Deployment name.")
+@click.option("--name", type=_TEXT, default="newslake-scheduled", help="Deployment name.")
 @_tz_option
 @_batch_size_option
 @_batch_bytes_option
 @_bad_ratio_option
 @click.option(
     "--lock-timeout",
-    type=float,
+    type=_LOCK_TIMEOUT,
     default=defaults.LOCK_TIMEOUT,
     help="Seconds a scheduled run waits for another writer's lock.",
 )
@@ -401,6 +506,7 @@ def serve(
             2,
         )
     _quiet_prefect(console_level="INFO")
+    _check_cron(cron)
     from warehouse.storage import absolute_location
 
     settings = _settings_or_exit(
@@ -440,8 +546,35 @@ def serve(
         _fail(f"serve failed: {type(exc).__name__}: {_first_line(exc)}")
 
 
+def _check_cron(cron: str) -> None:
+    """Exit 2 unless Prefect takes cron (it would refuse it only once serving, with its own message)."""
+    from prefect.client.schemas.schedules import CronSchedule  # imported after _quiet_prefect
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        _fail(f"--cron: {reason}", 2)
+
+
+def _non_empty_sql(_ctx: click.Context, param: click.Parameter, sql: str) -> str:
+    """SQL that holds a statement: blanks, comments or semicolons alone are a usage error."""
+    import duckdb
+
+    if not sql.strip():
+        raise click.BadParameter("is empty: give a SELECT statement", param=param)
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return sql  # a syntax error: the query reports it with DuckDB's words
+    if not statements:
+        raise click.BadParameter("holds no statement, only comments or semicolons", param=param)
+    return sql
+
+
 @app.command()
-@click.argument("sql")
+@click.argument("sql", callback=_non_empty_sql)
 @_read_lake_option
 @_read_catalog_option
 @click.option(
@@ -453,6 +586,7 @@ def serve(
 )
 def query(sql: str, lake: Path, catalog: Path | None, fmt: str) -> None:
     """Run SQL against the catalog, read-only: SELECT and EXPLAIN only, files of the lake only."""
+    _stop_on_signals()
     import duckdb
 
     from warehouse.readonly import QueryRefused, checked_read_statements, connect_read_only
@@ -460,53 +594,124 @@ def query(sql: str, lake: Path, catalog: Path | None, fmt: str) -> None:
     try:
         con = connect_read_only(defaults.catalog_path(lake, catalog), _storage_options())
     except (OSError, duckdb.Error) as exc:
-        _fail(_first_line(exc))
-    try:
+        _fail(_duckdb_message(exc))
+
+    def checked_result() -> tuple[list[str], list[tuple[Any, ...]]]:
         checked_read_statements(con, sql)
-        cursor = con.execute(sql)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall()
+        return _query_result(con, sql)
+
+    try:
+        columns, rows = _result_or_exit_on_signal(con, checked_result, ": the query was stopped")
     except (QueryRefused, duckdb.Error) as exc:
-        _fail(_first_line(exc))
+        _fail(_duckdb_message(exc))
+    except Exception as exc:  # a value Python cannot take, say: still one line
+        _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)}")
     finally:
         con.close()
     _print_rows(columns, rows, OutputFormat(fmt))
 
 
+def _query_result(con: Any, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and rows of sql's last statement."""
+    cursor = con.execute(sql)
+    return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+
+_T = TypeVar("_T")
+_STOP_ALLOWANCE_S = 2.0
+
+
+def _result_or_exit_on_signal(con: Any, work: Callable[[], _T], stopped: str) -> _T:
+    """work()'s result, work running DuckDB calls on con in a thread of its own while this one waits.
+
+    A query runs in C++: on the main thread, Python's signal handlers would wait for it to end
+    (and with the SIGINT a shell gives background jobs ignored, nothing stops it). Waiting here,
+    the main thread takes Ctrl-C and SIGTERM at once, and interrupts the query.
+    """
+    results: list[_T] = []
+    errors: list[BaseException] = []
+    # An event, not Thread.join: a join that a signal interrupts marks the thread as ended (3.11).
+    finished = threading.Event()
+
+    def work_in_thread() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:  # raised again on the main thread
+            errors.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=work_in_thread, name="newslake-duckdb", daemon=True).start()
+    try:
+        while not finished.wait(0.2):
+            pass
+    except KeyboardInterrupt as exc:
+        _exit_stopping(con, finished, exc, stopped)
+    if errors:
+        raise errors[0]
+    return results[0]
+
+
+def _exit_stopping(con: Any, finished: threading.Event, exc: KeyboardInterrupt, stopped: str) -> NoReturn:
+    """Interrupt con's query, say so in one line and exit 130 (SIGINT) or 143 (SIGTERM)."""
+    # A second Ctrl-C would cut short the wait below: the query is being stopped already.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    con.interrupt()
+    finished.wait(_STOP_ALLOWANCE_S)
+    sig = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+    click.echo(f"newslake: interrupted by {sig.name}{stopped}", err=True)
+    if not finished.is_set():  # stuck where DuckDB does not look for interrupts (a remote read)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_SIGNAL_EXIT[sig])  # not waiting at exit for a thread that holds the catalog open
+    sys.exit(_SIGNAL_EXIT[sig])
+
+
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> None:
+    """rows as plain text in fmt: markup in a value is not read, control characters are escaped."""
     if fmt is OutputFormat.json:
-        click.echo(
-            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str)
-        )
+        click.echo(_json_text([dict(zip(columns, r, strict=True)) for r in rows]))
     elif fmt is OutputFormat.csv:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerow(_visible_text(c) for c in columns)
+        writer.writerows((None if v is None else _visible_text(v) for v in r) for r in rows)
     else:
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        Console(width=max(120, Console().width)).print(table)
+        console = Console(markup=False, emoji=False, highlight=False)
+        console.width = max(120, console.width)
+        console.print(_table_of(columns, rows))
+
+
+def _table_of(columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
+    """A rich Table of Text cells: a title like "[直播] 发布会 [/] 实录" is text, not markup."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table()
+    for column in columns:
+        table.add_column(Text(_visible_text(column)))
+    for row in rows:
+        table.add_row(*(Text("" if v is None else _visible_text(v)) for v in row))
+    return table
 
 
 @app.command()
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("report.html"), help="HTML file to write."
-)
+@click.option("--out", type=_PATH, default=Path("report.html"), help="HTML file to write.")
 @_read_lake_option
 @_read_catalog_option
 @click.option(
-    "--days", type=int, default=defaults.REPORT_DAYS, help="Days shown in the per-day chart (1 or more)."
+    "--days",
+    type=click.IntRange(1, _MAX_REPORT_DAYS),
+    default=defaults.REPORT_DAYS,
+    help="Days shown in the per-day chart.",
 )
 def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     """Write a self-contained, offline HTML dashboard of the lake."""
-    if days < 1:
-        _fail(f"--days must be 1 or more, not {days}", 2)
+    _stop_on_signals()
     import datetime as dt
 
     import duckdb
@@ -517,32 +722,34 @@ def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     try:
         con = connect_read_only(defaults.catalog_path(lake, catalog), _storage_options())
         try:
-            data = report_data(con, days)
+            data = _result_or_exit_on_signal(con, partial(report_data, con, days), ": no report written")
         finally:
             con.close()
         out.write_text(report_html(data, dt.datetime.now(dt.UTC)), encoding="utf-8")
     except (OSError, duckdb.Error) as exc:
-        _fail(_first_line(exc))
-    click.echo(f"wrote {out} ({data.totals.get('articles', 0)} articles)")
+        _fail(_duckdb_message(exc))
+    click.echo(f"wrote {_one_line_text(out)} ({data.totals.get('articles', 0)} articles)")
 
 
 @app.command()
+@click.option("--out", type=_PATH, default=Path(defaults.SOURCE), help="Folder to write into.")
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=Path(defaults.SOURCE), help="Folder to write into."
+    "--count",
+    type=click.IntRange(0, _MAX_SAMPLE_FILES),
+    default=defaults.SAMPLE_SIZE,
+    help="Number of files.",
 )
-@click.option("--count", type=int, default=defaults.SAMPLE_SIZE, help="Number of files (0 or more).")
 @click.option("--seed", type=int, default=0, help="Seed: same seed, same files.")
 def sample(out: Path, count: int, seed: int) -> None:
     """Generate deterministic sample article files."""
-    if count < 0:
-        _fail(f"--count must be 0 or more, not {count}", 2)
+    _stop_on_signals()
     from flows.sample import write_sample
 
     try:
         write_sample(out, count, seed)
     except OSError as exc:
         _fail(_first_line(exc))
-    click.echo(f"wrote {count} sample files to {out}")
+    click.echo(f"wrote {count} sample files to {_one_line_text(out)}")
 
 
 def main() -> None:
@@ -553,11 +760,12 @@ def main() -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
     except click.UsageError as exc:
-        click.echo(f"newslake: error: {exc.format_message()}", err=True)
+        click.echo(f"newslake: error: {_one_line_text(exc.format_message())}", err=True)
         sys.exit(2)
-    except click.Abort:  # Ctrl-C outside a run
-        click.echo("newslake: interrupted", err=True)
-        sys.exit(130)
+    except click.Abort as exc:  # a signal outside a run and a query
+        sig = signal.SIGTERM if isinstance(exc.__cause__, _Terminated) else signal.SIGINT
+        click.echo(f"newslake: interrupted by {sig.name}", err=True)
+        sys.exit(_SIGNAL_EXIT[sig])
     sys.exit(code if isinstance(code, int) else 0)
 
 
