@@ -202,10 +202,11 @@ ARTICLES = Table(
         ),
         _c(
             "stock_mentions",
-            pl.List(pl.Struct({"stock_code": pl.String(), "found_by": pl.String(), "text": pl.String()})),
+            pl.List(pl.Struct({"stock_code": pl.String(), "found_by": pl.String(), "written": pl.String()})),
             False,
-            "One entry per code of stock_codes: how it was found (markup: Sina's stock link or quote "
-            "markup; code: written in the text or a quote link) and the text as it appears.",
+            "One entry per code of stock_codes: found_by (markup: Sina's stock link or quote markup; code: "
+            "written in the text after a name, in a cashtag or in a quote link; list: a name of the "
+            "securities list) and written, the text as it appears.",
         ),
         _c(
             "image_urls",
@@ -403,7 +404,12 @@ STORY_SIGNATURES = Table(
     description="What stories are found from: one row per article with enough text, its MinHash signature.",
     columns=(
         _c("article_id", pl.String(), False, "The article the signature is of."),
-        _c("published_at", UTC_MICROS, True, "The article's publication time: the earliest copy names a story."),
+        _c(
+            "published_at",
+            UTC_MICROS,
+            True,
+            "The article's publication time: the earliest copy names a story.",
+        ),
         _c(
             "signature",
             pl.Binary(),
@@ -452,7 +458,7 @@ ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines", "boilerplate_
 
 ARTICLE_STOCKS_DESCRIPTION = (
     "One row per article and stock code (articles.stock_mentions exploded): how the code was found "
-    "(found_by: markup or code) and the text as it appears (mention_text)."
+    "(found_by: markup, code or list) and the text as it appears (mention_text)."
 )
 STAGED_SIGNATURES = pl.Schema(  # a parsed row's signature, as its batch staged it
     {**ARTICLES.schema_of("source_path"), **STORY_SIGNATURES.polars_schema}

@@ -194,17 +194,17 @@ def stock_mentions_of(
     links: list[str] | tuple[str, ...] = (),
     securities: Securities | None = None,
 ) -> list[dict[str, str]]:
-    """One mention per code (stock_code, found_by, text): Sina's markup first ("markup", the
+    """One mention per code (stock_code, found_by, written): Sina's markup first ("markup", the
     code), then codes written in the text or a quote link ("code", the text as it appears), then
     names of the user's securities list ("list", the name)."""
     mentions: dict[str, dict[str, str]] = {}
     for code in markup_codes:
-        mentions.setdefault(code, {"stock_code": code, "found_by": "markup", "text": code})
+        mentions.setdefault(code, {"stock_code": code, "found_by": "markup", "written": code})
     for code, written in text_stock_mentions(text, links):
-        mentions.setdefault(code, {"stock_code": code, "found_by": "code", "text": written})
+        mentions.setdefault(code, {"stock_code": code, "found_by": "code", "written": written})
     if securities is not None:
         for code, name in listed_name_mentions(text, securities.codes_by_name, securities.pattern):
-            mentions.setdefault(code, {"stock_code": code, "found_by": "list", "text": name})
+            mentions.setdefault(code, {"stock_code": code, "found_by": "list", "written": name})
     return list(mentions.values())
 
 

@@ -36,6 +36,10 @@ def duckdb_type(dtype: PolarsDataType) -> str:
         return "TIMESTAMP WITH TIME ZONE" if dtype.time_zone else "TIMESTAMP"
     if isinstance(dtype, pl.List):
         return duckdb_type(dtype.inner) + "[]"
+    if isinstance(dtype, pl.Struct):
+        return "STRUCT(" + ", ".join(f"{f.name} {duckdb_type(f.dtype)}" for f in dtype.fields) + ")"
+    if dtype == pl.Binary:
+        return "BLOB"
     return _DUCKDB_TYPES[dtype.base_type()]
 
 

@@ -62,8 +62,8 @@ def test_quote_links_carry_codes() -> None:
 def test_one_mention_per_code_markup_first() -> None:
     mentions = stock_mentions_of(["sz300750"], "宁德时代(300750.SZ)、比亚迪（002594.SZ）")
     assert mentions == [
-        {"stock_code": "sz300750", "found_by": "markup", "text": "sz300750"},
-        {"stock_code": "sz002594", "found_by": "code", "text": "比亚迪（002594.SZ）"},
+        {"stock_code": "sz300750", "found_by": "markup", "written": "sz300750"},
+        {"stock_code": "sz002594", "found_by": "code", "written": "比亚迪（002594.SZ）"},
     ]
 
 
@@ -79,7 +79,7 @@ def test_a_listed_name_is_found_as_a_word_only() -> None:
         ("sz300750", "宁王"),
     ]
     mentions = stock_mentions_of([], "中国动力今日公告，宁德时代（300750.SZ）大涨", securities=LIST)
-    assert [(m["stock_code"], m["found_by"], m["text"]) for m in mentions] == [
+    assert [(m["stock_code"], m["found_by"], m["written"]) for m in mentions] == [
         ("sz300750", "code", "宁德时代（300750.SZ）"),
         ("sh600482", "list", "中国动力"),
     ]

@@ -10,5 +10,5 @@ SELECT
     title,
     mention.stock_code AS stock_code,
     mention.found_by AS found_by,
-    mention.text AS mention_text
+    mention.written AS mention_text
 FROM (SELECT *, unnest(stock_mentions) AS mention FROM articles)
