@@ -131,8 +131,11 @@ def _table_row(row: Tag, line_break: str | None) -> str:
 class _Collector:
     """Walks the parsed body once, iteratively (no recursion limit on deep HTML)."""
 
-    def __init__(self, line_break: str | None = None) -> None:
+    def __init__(self, line_break: str | None = None, in_editor_line: bool = False) -> None:
         self.line_break = line_break  # a character in text that ends a line, as a block would
+        # Reading the lines of an editor line: one nested in it is skipped, not read (its credit
+        # would be this collector's, which only its lines leave), so nesting never recurses.
+        self.in_editor_line = in_editor_line
         self.body = ArticleBody()
         self._line: list[str] = []
         self._images: dict[str, None] = {}
@@ -216,9 +219,10 @@ class _Collector:
                 return True
             if EDITOR_CLASS in classes:
                 self.flush()
-                # Its lines as the walk reads them, so cutting markup never changes it.
-                credit = " ".join(_Collector(self.line_break).lines_of(node))
-                self.body.editor, self.body.editor_code = editor_of(credit)
+                if not self.in_editor_line:
+                    # Its lines as the walk reads them, so cutting markup never changes it.
+                    credit = " ".join(_Collector(self.line_break, in_editor_line=True).lines_of(node))
+                    self.body.editor, self.body.editor_code = editor_of(credit)
                 return True
             if not self.body.has_video and any("video" in c.lower() for c in classes):
                 self.body.has_video = True

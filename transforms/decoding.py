@@ -10,6 +10,10 @@ _BOM = b"\xef\xbb\xbf"
 # Control bytes that never occur in text files (tab, LF, CR, FF are fine).
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _BINARY_TABLE = bytes.maketrans(b"", b"")
+# The articles' counts (char_count, paragraph_count, table_count, boilerplate_at...) are Int32
+# columns, and none can exceed the file's characters, so its bytes: a file this large is refused
+# whatever --max-file-bytes allows, rather than failing its whole batch at the cast.
+MAX_PARSE_BYTES = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,11 @@ class DecodedText:
 
 def decoded_text(raw: bytes) -> DecodedText:
     """Decode a raw article file, normalising line ends to LF."""
+    if len(raw) > MAX_PARSE_BYTES:
+        raise Quarantined(
+            Reason.TOO_LARGE,
+            f"{len(raw)} bytes: counts of a file over {MAX_PARSE_BYTES} could overflow Int32",
+        )
     if not raw.strip():
         raise Quarantined(Reason.EMPTY_FILE, "file is empty or whitespace only")
     if b"\x00" in raw:

@@ -14,6 +14,7 @@ class Reason(StrEnum):
     UNTERMINATED_FRONT_MATTER = "unterminated_front_matter"
     FRONT_MATTER_NOT_MAPPING = "front_matter_not_mapping"
     INVALID_YAML = "invalid_yaml"
+    FRONT_MATTER_TOO_COMPLEX = "front_matter_too_complex"
     UNREADABLE = "unreadable"
     DUPLICATE_ARTICLE = "duplicate_article"
     PARSE_ERROR = "parse_error"
@@ -28,6 +29,8 @@ REASON_DESCRIPTIONS: dict[Reason, str] = {
     Reason.UNTERMINATED_FRONT_MATTER: "The front matter opens with '---' but never closes.",
     Reason.FRONT_MATTER_NOT_MAPPING: "The front matter is valid YAML but not a mapping of keys.",
     Reason.INVALID_YAML: "The front matter is invalid YAML and no known key could be read line by line.",
+    Reason.FRONT_MATTER_TOO_COMPLEX: "The front matter nests too deep, or its YAML aliases expand to far more "
+    "than its own size (a YAML bomb); it was not read.",
     Reason.UNREADABLE: "The file could not be read (permissions, vanished, symlink outside the root).",
     Reason.DUPLICATE_ARTICLE: "Another file yields the same article_id; the kept one is named in the message.",
     Reason.PARSE_ERROR: "An unexpected error in the parser (a bug to report); the message names it.",

@@ -7,13 +7,25 @@ import re
 import unicodedata
 
 _WHITESPACE = re.compile(r"\s+")
+# A decimal character reference of 8 or more digits: html.unescape turns one above U+10FFFF into
+# U+FFFD, but reads it with int(), which refuses more than 4,300 digits (a ValueError).
+_LONG_DECIMAL_REFERENCE = re.compile(r"&#([0-9]{8,})(;?)")
 # Full-width (U+3000) and ordinary spaces used to indent a paragraph's first line.
 _INDENT = "\u3000 \t\n\xa0"
+
+
+def _short_reference(match: re.Match[str]) -> str:
+    """The same reference with its leading zeros dropped, or what html.unescape makes of it when
+    it is past the last code point (U+FFFD), so that unescape never reads a huge number."""
+    digits = match.group(1).lstrip("0") or "0"
+    return "\ufffd" if len(digits) > 7 else "&#" + digits + match.group(2)
 
 
 def clean_text(value: str) -> str:
     """Unescape entities, collapse whitespace, strip indentation, NFC. Full-width punctuation is kept."""
     if "&" in value:
+        if "&#" in value:
+            value = _LONG_DECIMAL_REFERENCE.sub(_short_reference, value)
         value = html.unescape(value)
     value = _WHITESPACE.sub(" ", value).strip(_INDENT)
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
