@@ -4,7 +4,7 @@ normalised (sh600519, hk00700, gb_aapl), deduplicated, in order of appearance.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -160,11 +160,27 @@ def _as_written(match: re.Match[str]) -> str:
     return prefix + match.string[start : match.end()]
 
 
+_PAREN_CODE = re.compile(r"[（(]\s*[A-Za-z0-9.:：,，\s]{4,16}?\s*[)）]")
+_REACH = 20  # a name, its "-SW", a space and a "$": how far before a parenthesis a mention starts
+
+
+def _candidates(text: str) -> Iterator[re.Match[str]]:
+    """_IN_TEXT's matches, tried only just before a parenthesis that holds a code's characters
+    (trying the name at every position costs a second per million characters)."""
+    end = 0
+    for paren in _PAREN_CODE.finditer(text):
+        start = max(end, paren.start() - _REACH)
+        match = _IN_TEXT.search(text, start, paren.end() + 1)
+        if match is not None and match.end() >= paren.end():
+            end = match.end()
+            yield match
+
+
 def text_stock_mentions(text: str, links: list[str] | tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(code, the text as it appears) for every code written in the text after a name, in a
     cashtag, or in a quote link (xueqiu.com/S/SZ002714, symbol=SZ002714), in order of appearance."""
     found: list[tuple[str, str]] = []
-    for match in _IN_TEXT.finditer(text):
+    for match in _candidates(text):
         code = _code_inside(match.group("inner"), match.group("cashtag") is not None, match.group("name"))
         if code is not None:
             found.append((code, _as_written(match)))

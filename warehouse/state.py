@@ -50,8 +50,13 @@ class LakeState:
         files.update(
             f
             for f in (
-                self.quarantine, self.manifest, self.runs, self.boilerplate, self.line_counts,
-                self.story_signatures, self.story_edges,
+                self.quarantine,
+                self.manifest,
+                self.runs,
+                self.boilerplate,
+                self.line_counts,
+                self.story_signatures,
+                self.story_edges,
             )
             if f
         )
