@@ -281,11 +281,13 @@ class _StoryRun:
             [plan.removed["article_id"], plan.winners["article_id"], rewritten["article_id"]]
         ).unique()
         known = old_signatures.filter(~pl.col("article_id").is_in(gone.implode()))
-        kept_edges = old_edges.filter(~pl.col("a").is_in(gone.implode()) & ~pl.col("b").is_in(gone.implode()))
-        edges = pl.concat([kept_edges, STORY_EDGES.conform(story_edges(new, known, threshold))]).unique(
-            ["a", "b"]
-        )
         signatures = pl.concat([known, new])
+        # Edges between signatures still carried by some article stay; the new signatures are
+        # compared with every signature (the edges among the known ones were made when they came).
+        present = signatures["signature"].unique().implode()
+        kept_edges = old_edges.filter(pl.col("a").is_in(present) & pl.col("b").is_in(present))
+        found = story_edges(new["signature"], known["signature"], threshold)
+        edges = pl.concat([kept_edges, STORY_EDGES.conform(found)]).unique(["a", "b"])
         before = story_members(old_edges, old_signatures)
         after = story_members(edges, signatures)
         return _StoriesLearned(

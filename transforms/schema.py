@@ -422,10 +422,15 @@ STORY_SIGNATURES = Table(
 
 STORY_EDGES = Table(
     name="story_edges",
-    description="Pairs of articles whose texts are copies of each other: the links stories are made of.",
+    description="Pairs of distinct signatures whose texts are copies of each other: the links stories are made of.",
     columns=(
-        _c("a", pl.String(), False, "The smaller article_id of the pair."),
-        _c("b", pl.String(), False, "The larger article_id of the pair."),
+        _c(
+            "a",
+            pl.Binary(),
+            False,
+            "The smaller signature of the pair (the articles that share a signature are one node).",
+        ),
+        _c("b", pl.Binary(), False, "The larger signature of the pair."),
         _c("similarity", pl.Float64(), False, "Estimated Jaccard similarity of the two texts' shingles."),
     ),
 )

@@ -75,60 +75,61 @@ def _matrix(signatures: pl.Series) -> np.ndarray:
     return np.frombuffer(b"".join(signatures.to_list()), dtype=np.uint8).reshape(-1, SIGNATURE_PERMS)
 
 
-def band_keys(signatures: pl.DataFrame) -> pl.DataFrame:
-    """(article_id, band_key) for every band of every signature: a band key is the band's index
-    and its BAND_ROWS bytes, so two articles share one only if those bytes are equal."""
-    signed = signatures.filter(pl.col("signature").is_not_null())
-    matrix = _matrix(signed["signature"])[:, : BANDS * BAND_ROWS].astype(np.int64)
+def band_keys(signatures: pl.Series) -> pl.DataFrame:
+    """(signature, band_key) for every band of every distinct signature: a band key is the band's
+    index and its BAND_ROWS bytes, so two signatures share one only if those bytes are equal."""
+    distinct = signatures.drop_nulls().unique().sort()
+    matrix = _matrix(distinct)[:, : BANDS * BAND_ROWS].astype(np.int64)
     bands = matrix.reshape(len(matrix), BANDS, BAND_ROWS)
     values = sum(bands[:, :, row] << (8 * row) for row in range(BAND_ROWS))
     keys = values + (np.arange(BANDS, dtype=np.int64) << 32)
     return pl.DataFrame(
-        {"article_id": np.repeat(signed["article_id"].to_numpy(), BANDS), "band_key": keys.ravel()},
-        schema={"article_id": pl.String(), "band_key": pl.Int64()},
+        {"signature": np.repeat(distinct.to_numpy(), BANDS), "band_key": keys.ravel()},
+        schema={"signature": pl.Binary(), "band_key": pl.Int64()},
     )
 
 
-def story_edges(new: pl.DataFrame, known: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """(a, b, similarity) with a < b for each pair of the new signatures, or of a new one and a
-    known one, that shares a band and whose estimated Jaccard reaches the threshold."""
-    signatures = pl.concat([known.select("article_id", "signature"), new.select("article_id", "signature")])
-    signatures = signatures.filter(pl.col("signature").is_not_null()).unique("article_id", keep="last")
-    new_bands = band_keys(new)
+def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFrame:
+    """(a, b, similarity), a < b, for each pair of distinct signatures, one of them new and the
+    other new or known, that shares a band and whose estimated Jaccard reaches the threshold.
+    Edges join signatures, not articles: copies with one signature (a text posted again as it was)
+    are one node, so a thousand identical posts cost one node, not half a million pairs; and the
+    edges are a function of the set of signatures alone, whatever order they arrived in."""
+    fresh = new.drop_nulls().unique()
+    everything = pl.concat([known.drop_nulls(), fresh]).unique()
+    fresh = fresh.filter(~fresh.is_in(known.drop_nulls().implode()))
+    if fresh.is_empty():
+        return pl.DataFrame(schema=EDGE_SCHEMA)
     pairs = (
-        new_bands.join(band_keys(signatures), on="band_key", suffix="_other")
-        .filter(pl.col("article_id") != pl.col("article_id_other"))
+        band_keys(fresh)
+        .join(band_keys(everything), on="band_key", suffix="_other")
+        .filter(pl.col("signature") != pl.col("signature_other"))
         .select(
-            a=pl.min_horizontal("article_id", "article_id_other"),
-            b=pl.max_horizontal("article_id", "article_id_other"),
+            a=pl.min_horizontal("signature", "signature_other"),
+            b=pl.max_horizontal("signature", "signature_other"),
         )
         .unique()
     )
     if pairs.is_empty():
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    index = signatures.with_row_index("_i").select("article_id", "_i")
-    at = pairs.join(index.rename({"article_id": "a", "_i": "_ia"}), on="a").join(
-        index.rename({"article_id": "b", "_i": "_ib"}), on="b"
-    )
-    matrix = _matrix(signatures["signature"])
-    agree = (matrix[at["_ia"].to_numpy()] == matrix[at["_ib"].to_numpy()]).sum(axis=1) / SIGNATURE_PERMS
+    left, right = _matrix(pairs["a"]), _matrix(pairs["b"])
+    agree = (left == right).sum(axis=1) / SIGNATURE_PERMS
     similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
     return (
-        at.select("a", "b")
-        .with_columns(similarity=pl.Series(similarity, dtype=pl.Float64()).round(4))
+        pairs.with_columns(similarity=pl.Series(similarity, dtype=pl.Float64()).round(4))
         .filter(pl.col("similarity") >= threshold)
         .sort("a", "b")
     )
 
 
-EDGE_SCHEMA = pl.Schema({"a": pl.String(), "b": pl.String(), "similarity": pl.Float64()})
+EDGE_SCHEMA = pl.Schema({"a": pl.Binary(), "b": pl.Binary(), "similarity": pl.Float64()})
 
 
-def _components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Union-find: each linked article's component representative."""
-    parent: dict[str, str] = {}
+def _components(edges: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Union-find: each linked signature's component representative."""
+    parent: dict[bytes, bytes] = {}
 
-    def root(x: str) -> str:
+    def root(x: bytes) -> bytes:
         parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
@@ -142,21 +143,25 @@ def _components(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {x: root(x) for x in parent}
 
 
-def story_members(edges: pl.DataFrame, published: pl.DataFrame) -> pl.DataFrame:
+def story_members(edges: pl.DataFrame, signatures: pl.DataFrame) -> pl.DataFrame:
     """(article_id, story_id, story_size, story_first) of every article in a story of two or
-    more: the story is named by its earliest copy (published_at, nulls last, then article_id).
-    published: article_id, published_at of every article the edges name."""
+    more: articles whose signatures are linked, or equal. The story is named by its earliest copy
+    (published_at, nulls last, then article_id). signatures: article_id, published_at, signature."""
     component = _components(edges.select("a", "b").iter_rows())
-    if not component:
-        return pl.DataFrame(schema=MEMBER_SCHEMA)
-    members = pl.DataFrame(
-        {"article_id": list(component), "_component": list(component.values())},
-        schema={"article_id": pl.String(), "_component": pl.String()},
-    ).join(published.select("article_id", "published_at"), on="article_id", how="left")
+    nodes = pl.DataFrame(
+        {"signature": list(component), "_component": list(component.values())},
+        schema={"signature": pl.Binary(), "_component": pl.Binary()},
+    )
+    members = (
+        signatures.select("article_id", "published_at", "signature")
+        .join(nodes, on="signature", how="left")
+        .with_columns(_component=pl.coalesce("_component", "signature"))
+    )
     first = (
         members.sort("published_at", "article_id", nulls_last=True)
         .group_by("_component", maintain_order=True)
         .agg(story_id=pl.col("article_id").first(), story_size=pl.len().cast(pl.Int32()))
+        .filter(pl.col("story_size") > 1)
     )
     return (
         members.join(first, on="_component")

@@ -87,32 +87,52 @@ def test_copies_are_linked_and_a_daily_template_is_not() -> None:
         + "今日另有消息。" * 3,
     }
     frame = _frame(texts)
-    edges = story_edges(frame, frame.clear(), 0.53)
-    assert {(a, b) for a, b, _ in edges.iter_rows()} == {("a", "b"), ("a", "c"), ("b", "c")}
+    name = dict(zip(frame["signature"].to_list(), frame["article_id"].to_list(), strict=True))
+
+    def linked(edges: pl.DataFrame) -> set[frozenset[str]]:
+        return {frozenset((name[a], name[b])) for a, b, _ in edges.iter_rows()}
+
+    edges = story_edges(frame["signature"], frame.clear()["signature"], 0.53)
+    assert linked(edges) == {frozenset("ab"), frozenset("ac"), frozenset("bc")}
     known, new = frame.filter(pl.col("article_id") != "c"), frame.filter(pl.col("article_id") == "c")
-    assert {(a, b) for a, b, _ in story_edges(new, known, 0.53).iter_rows()} == {("a", "c"), ("b", "c")}
+    assert linked(story_edges(new["signature"], known["signature"], 0.53)) == {
+        frozenset("ac"),
+        frozenset("bc"),
+    }
+    # A signature the lake knows already brings no new edge: its node is linked as it is.
+    assert story_edges(known["signature"], known["signature"], 0.53).is_empty()
 
 
 def test_a_story_is_named_by_its_earliest_copy_and_counts_its_copies() -> None:
-    edges = pl.DataFrame({"a": ["x", "y", "p"], "b": ["y", "z", "q"], "similarity": [0.9, 0.8, 0.7]})
-    published = pl.DataFrame(
+    sig = {k: bytes([i]) * 128 for i, k in enumerate("xyzpqr")}
+    edges = pl.DataFrame(
         {
-            "article_id": ["x", "y", "z", "p", "q"],
-            "published_at": [
-                dt.datetime(2021, 1, d, tzinfo=dt.UTC) if d else None for d in (3, 1, 2, None, 5)
-            ],
+            "a": [sig["x"], sig["y"], sig["p"]],
+            "b": [sig["y"], sig["z"], sig["q"]],
+            "similarity": [0.9, 0.8, 0.7],
         }
     )
-    members = {r[0]: r[1:] for r in story_members(edges, published).iter_rows()}
+    days = {"x": 3, "y": 1, "z": 2, "p": None, "q": 5, "r": 4, "r2": 6, "lonely": 7}
+    signatures = pl.DataFrame(
+        {
+            "article_id": list(days),
+            "published_at": [dt.datetime(2021, 1, d, tzinfo=dt.UTC) if d else None for d in days.values()],
+            # r2 is r posted again as it was: one signature, one node, one story of two.
+            "signature": [sig[k[0]] if k != "lonely" else b"\xff" * 128 for k in days],
+        }
+    )
+    members = {r[0]: r[1:] for r in story_members(edges, signatures).iter_rows()}
     assert members == {
         "x": ("y", 3, False),
         "y": ("y", 3, True),
         "z": ("y", 3, False),
         "p": ("q", 2, False),  # undated copies come last
         "q": ("q", 2, True),
+        "r": ("r", 2, True),
+        "r2": ("r", 2, False),
     }
     rows = pl.DataFrame({"article_id": ["x", "lonely"]})
-    assert with_stories(rows, story_members(edges, published)).rows() == [
+    assert with_stories(rows, story_members(edges, signatures)).rows() == [
         ("x", "y", 3, False),
         ("lonely", "lonely", 1, True),
     ]
