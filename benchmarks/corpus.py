@@ -4,9 +4,9 @@ unique, what several real files share kept as it is.
 Plain copies are no measure of this pipeline: every line of a copy recurs across its feed, so
 learning takes whole bodies out, and every copy is a copy of one story. Here each copy is the
 real file with the characters of its own text runs (a run of text between two tags, or the
-title, that occurs in no other real file) moved by an affine map of the CJK range that is
-different for every copy of the same file: lengths, markup, punctuation, digits and Latin text
-stay as they are, 5-character shingles of two copies hardly meet, and the runs several real files
+title, that occurs in no other real file) moved by an affine map of the CJK range (and a
+position-dependent shift of Latin letters) that is different for every copy of the same file:
+lengths, markup, punctuation and digits stay as they are, 5-character shingles of two copies hardly meet, and the runs several real files
 share (a feed's real boilerplate: Sina's QR promo, a disclaimer) stay identical in every copy.
 """
 
@@ -42,6 +42,9 @@ class _Original:
             own[a:b] = True
         cjk = (self.points >= _CJK_START) & (self.points < _CJK_START + _CJK_SIZE)
         self.movable = own & cjk
+        lower = (self.points >= ord("a")) & (self.points <= ord("z"))
+        upper = (self.points >= ord("A")) & (self.points <= ord("Z"))
+        self.lower, self.upper = own & lower, own & upper
 
     def copy(self, number: int) -> bytes:
         """The copy's bytes: its own runs' ideographs through the copy's map (number 0 is the file)."""
@@ -51,6 +54,13 @@ class _Original:
         points = self.points.copy()
         moved = points[self.movable].astype(np.int64) - _CJK_START
         points[self.movable] = (moved * scale + shift) % _CJK_SIZE + _CJK_START
+        # Latin letters: a shift that also moves with the position (650 variants a file), so an
+        # English post's copies are different texts too.
+        step, offset = 1 + number % 25, number // 25 % 26
+        for mask, base in ((self.lower, ord("a")), (self.upper, ord("A"))):
+            where = np.flatnonzero(mask)
+            letters = points[where].astype(np.int64) - base
+            points[where] = (letters + offset + where * step) % 26 + base
         return points.tobytes().decode("utf-32-le").encode()
 
 

@@ -47,8 +47,18 @@ def _shingle_hashes(text: str) -> np.ndarray:
     return np.unique(hashed)
 
 
+_CHUNK_TEXTS = 1_000  # texts hashed at a time: their shingle hashes are 8 bytes a character, twice
+
+
 def text_signatures(texts: Sequence[str | None]) -> list[bytes | None]:
     """The b-bit MinHash signature of each text (None when it is too short to have one)."""
+    out: list[bytes | None] = []
+    for start in range(0, len(texts), _CHUNK_TEXTS):
+        out.extend(_chunk_signatures(texts[start : start + _CHUNK_TEXTS]))
+    return out
+
+
+def _chunk_signatures(texts: Sequence[str | None]) -> list[bytes | None]:
     hashes = [_shingle_hashes(text or "") for text in texts]
     signed = [i for i, h in enumerate(hashes) if len(h)]
     out: list[bytes | None] = [None] * len(texts)
