@@ -91,7 +91,7 @@ def test_a_query_can_neither_write_nor_read_outside_the_lake(
 
 def test_report_arguments_are_validated(loaded: tuple[Path, Path], tmp_path: Path) -> None:
     _, lake = loaded
-    _one_line_error(_newslake("report", "--lake", str(lake), "--days", "-5"), 2, "--days must be 1 or more")
+    _one_line_error(_newslake("report", "--lake", str(lake), "--days", "-5"), 2, "--days", "1<=x<=36600")
     _one_line_error(_newslake("report", "--lake", str(lake), "--days", "x"), 2, "--days")
     _one_line_error(_newslake("sample", "--count", "-1", "--out", str(tmp_path / "s")), 2, "--count")
     (tmp_path / "a-file").write_text("x")
