@@ -108,12 +108,12 @@ def test_report_arguments_are_validated(loaded: tuple[Path, Path], tmp_path: Pat
     _one_line_error(
         _newslake("run", "--source", str(tmp_path / "src"), "--lake", str(lake), "--batch-size", "0"),
         2,
-        "batch_size",
+        "--batch-size",
     )
     _one_line_error(
         _newslake("run", "--source", str(tmp_path / "src"), "--lake", str(lake), "--max-bad-ratio", "2"),
         2,
-        "max_bad_ratio",
+        "--max-bad-ratio",
     )
 
 
