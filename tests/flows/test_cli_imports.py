@@ -51,8 +51,8 @@ def _imported(args: list[str], tmp: Path) -> set[str]:
     return {m.split(".")[0] for m in result["modules"]} | set(result["modules"])
 
 
-def test_help_imports_no_prefect_polars_pandera_or_settings(tmp_path: Path) -> None:
-    for args in (["--help"], ["run", "--help"], ["query", "--help"]):
+def test_help_and_version_import_no_prefect_polars_pandera_or_settings(tmp_path: Path) -> None:
+    for args in (["--help"], ["--version"], ["run", "--help"], ["query", "--help"]):
         loaded = _imported(args, tmp_path)
         assert not loaded & (HEAVY | {"prefect", "duckdb", "pydantic"}), (args, loaded & HEAVY)
 

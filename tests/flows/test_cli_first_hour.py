@@ -1,0 +1,64 @@
+"""A newcomer's first hour, through the real command line: what the CLI says about itself, where
+it reads and writes, and what to try next (issue 27)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+import pytest
+
+from flows.sample import write_sample
+from tests.conftest import ROOT
+from tests.helpers import run
+from transforms.schema import PARSER_VERSION
+
+BIN = Path(sys.executable).parent
+SAMPLE_FILES = 20
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without Prefect's or newslake's own variables, this checkout first on the path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSLAKE_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env.update(extra or {})
+    return env
+
+
+def _newslake(
+    args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None, program: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*(program or [sys.executable, "-m", "flows.cli"]), *args],
+        cwd=cwd, env=env or _env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str], code: int) -> str:
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("newslake: error: "), done.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding src/ (sample files) and data/lake, the lake `newslake query` reads by default."""
+    folder = tmp_path_factory.mktemp("first-hour")
+    write_sample(folder / "src", SAMPLE_FILES)
+    run(folder / "src", folder / "data" / "lake")
+    return folder
+
+
+def test_version_names_the_package_and_its_parser() -> None:
+    done = _newslake(["--version"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"newslake {version('newslake')} (parser {PARSER_VERSION})\n"
+
+
+def _options(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option) and "--help" not in p.opts]
