@@ -798,6 +798,27 @@ def sample(out: Path, count: int, seed: int) -> None:
     click.echo(f"wrote {count} sample files to {_one_line_text(out)}")
 
 
+# The options every command that has them reads from one variable; any other option from
+# NEWSLAKE_<COMMAND>_<OPTION> (named after the flag: NEWSLAKE_QUERY_FORMAT, NEWSLAKE_RUN_JSON).
+# A flag on the command line wins over the environment; an empty variable is unset.
+_SHARED_OPTIONS = ("--lake", "--source", "--catalog", "--tz", "--securities")
+
+
+def _environment_variables(group: click.Group) -> None:
+    """Name every option's environment variable, shown in --help."""
+    for command_name, command in group.commands.items():
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.envvar:
+                continue
+            flag = max(param.opts, key=len)
+            scope = "" if flag in _SHARED_OPTIONS else f"{command_name}_"
+            param.envvar = f"NEWSLAKE_{scope}{flag.lstrip('-')}".upper().replace("-", "_")
+            param.show_envvar = True
+
+
+_environment_variables(app)
+
+
 def main() -> None:
     """Usage errors as one line (exit 2), like every other error of newslake."""
     try:

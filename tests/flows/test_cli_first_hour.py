@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import pytest
 
+from flows.cli import app
 from flows.sample import write_sample
 from tests.conftest import ROOT
 from tests.helpers import run
@@ -62,3 +63,24 @@ def test_version_names_the_package_and_its_parser() -> None:
 
 def _options(command: click.Command) -> list[click.Option]:
     return [p for p in command.params if isinstance(p, click.Option) and "--help" not in p.opts]
+
+
+def test_every_option_can_be_set_from_the_environment(root: Path, tmp_path: Path) -> None:
+    lake = root / "data" / "lake"
+    env = _env({"NEWSLAKE_LAKE": str(lake), "NEWSLAKE_QUERY_FORMAT": "csv"})
+    done = _newslake(["query", "SELECT count(*) AS n FROM articles"], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["n", str(SAMPLE_FILES)]
+    # the command line wins over the environment
+    elsewhere = _newslake(["query", "--lake", str(tmp_path / "nope"), "SELECT 1"], cwd=tmp_path, env=env)
+    assert elsewhere.returncode != 0 and str(tmp_path / "nope") in elsewhere.stderr
+    shared = {"--lake": "NEWSLAKE_LAKE", "--source": "NEWSLAKE_SOURCE", "--catalog": "NEWSLAKE_CATALOG"}
+    shared |= {"--tz": "NEWSLAKE_TZ", "--securities": "NEWSLAKE_SECURITIES"}
+    for name, command in app.commands.items():
+        shown = _newslake([name, "--help"])
+        assert shown.returncode == 0, shown.stderr
+        for option in _options(command):
+            flag = max(option.opts, key=len)
+            want = shared.get(flag, f"NEWSLAKE_{name.upper()}_{flag[2:].upper().replace('-', '_')}")
+            assert option.envvar == want, (name, flag, option.envvar)
+            assert want in shown.stdout, f"newslake {name} --help does not show {want}"
