@@ -638,7 +638,7 @@ def query(sql: str, lake: Path, catalog: Path | None, fmt: str) -> None:
     from warehouse.readonly import QueryRefused, checked_read_statements, connect_read_only
 
     try:
-        con = connect_read_only(defaults.catalog_path(lake, catalog), _storage_options())
+        con = connect_read_only(_readable_catalog(lake, catalog), _storage_options())
     except (OSError, duckdb.Error) as exc:
         _fail(_duckdb_message(exc))
 
@@ -655,6 +655,39 @@ def query(sql: str, lake: Path, catalog: Path | None, fmt: str) -> None:
     finally:
         con.close()
     _print_rows(columns, rows, OutputFormat(fmt))
+
+
+def _readable_catalog(lake: Path, catalog: Path | None) -> Path:
+    """The catalog `query` and `report` read. Missing, it is one line naming the path and how to
+    give another (exit 2): --lake falls back to data/lake in the current folder."""
+    path = defaults.catalog_path(lake, catalog)
+    if path.is_file():
+        return path
+    if catalog is not None:
+        _fail(
+            f"no catalog at {catalog.absolute()}: give a lake's catalog with --catalog PATH or NEWSLAKE_CATALOG",
+            2,
+        )
+    came_from = click.get_current_context().get_parameter_source("lake")
+    given = {"DEFAULT": " (the default)", "ENVIRONMENT": " (from NEWSLAKE_LAKE)"}.get(
+        getattr(came_from, "name", ""), ""
+    )
+    if re.match(r"[a-z][a-z0-9+.-]*:/", str(lake)):
+        _fail("a remote lake is read through its local catalog: give --catalog PATH, not --lake", 2)
+    where = lake.absolute()
+    if not where.exists():
+        _fail(
+            f"no lake at {where}{given}: give one with --lake PATH or NEWSLAKE_LAKE=PATH, "
+            "or make it with `newslake run --source SOURCE --lake PATH`",
+            2,
+        )
+    if not where.is_dir():
+        _fail(f"--lake {where}{given} is a file, not a folder", 2)
+    _fail(
+        f"no catalog in the lake at {where}{given}: {where / defaults.CATALOG_NAME} is missing; "
+        f"`newslake run --lake {where} --source SOURCE` publishes it, or give --catalog PATH",
+        2,
+    )
 
 
 def _query_result(con: Any, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -765,8 +798,9 @@ def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     from warehouse.readonly import connect_read_only
     from warehouse.report import report_data, report_html
 
+    found = _readable_catalog(lake, catalog)
     try:
-        con = connect_read_only(defaults.catalog_path(lake, catalog), _storage_options())
+        con = connect_read_only(found, _storage_options())
         try:
             data = _result_or_exit_on_signal(con, partial(report_data, con, days), ": no report written")
         finally:

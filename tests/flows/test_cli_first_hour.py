@@ -84,3 +84,21 @@ def test_every_option_can_be_set_from_the_environment(root: Path, tmp_path: Path
             want = shared.get(flag, f"NEWSLAKE_{name.upper()}_{flag[2:].upper().replace('-', '_')}")
             assert option.envvar == want, (name, flag, option.envvar)
             assert want in shown.stdout, f"newslake {name} --help does not show {want}"
+
+
+def test_query_and_report_name_a_missing_lake_and_how_to_give_one(root: Path, tmp_path: Path) -> None:
+    default = _one_error_line(_newslake(["query", "SELECT 1"], cwd=tmp_path), 2)
+    assert str(tmp_path / "data" / "lake") in default, default
+    assert "--lake" in default and "NEWSLAKE_LAKE" in default, default
+    report = _one_error_line(_newslake(["report", "--out", str(tmp_path / "r.html")], cwd=tmp_path), 2)
+    assert str(tmp_path / "data" / "lake") in report and not (tmp_path / "r.html").exists()
+    given = _one_error_line(_newslake(["query", "--lake", str(tmp_path / "nope"), "SELECT 1"]), 2)
+    assert f"no lake at {tmp_path / 'nope'}" in given, given
+    (tmp_path / "empty").mkdir()
+    no_catalog = _one_error_line(_newslake(["query", "--lake", str(tmp_path / "empty"), "SELECT 1"]), 2)
+    assert str(tmp_path / "empty" / "warehouse.duckdb") in no_catalog, no_catalog
+    catalog = _one_error_line(_newslake(["query", "--catalog", str(tmp_path / "c.duckdb"), "SELECT 1"]), 2)
+    assert f"no catalog at {tmp_path / 'c.duckdb'}" in catalog and "--catalog" in catalog, catalog
+    # where the default lake is, it is read as before
+    found = _newslake(["query", "--format", "csv", "SELECT count(*) AS n FROM articles"], cwd=root)
+    assert found.returncode == 0 and found.stdout.splitlines() == ["n", str(SAMPLE_FILES)], found.stderr
