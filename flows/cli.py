@@ -748,7 +748,8 @@ def _exit_stopping(con: Any, finished: threading.Event, exc: KeyboardInterrupt, 
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputFormat) -> None:
-    """rows as plain text in fmt: markup in a value is not read, control characters are escaped."""
+    """rows as plain text in fmt: markup in a value is not read, control characters are escaped.
+    No rows is `(0 rows)` as a table (not an empty box), the header alone as CSV, [] as JSON."""
     if fmt is OutputFormat.json:
         click.echo(_json_text([dict(zip(columns, r, strict=True)) for r in rows]))
     elif fmt is OutputFormat.csv:
@@ -757,6 +758,8 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: OutputForm
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(_visible_text(c) for c in columns)
         writer.writerows((None if v is None else _visible_text(v) for v in r) for r in rows)
+    elif not rows:
+        click.echo("(0 rows)")
     else:
         from rich.console import Console
 

@@ -102,3 +102,10 @@ def test_query_and_report_name_a_missing_lake_and_how_to_give_one(root: Path, tm
     # where the default lake is, it is read as before
     found = _newslake(["query", "--format", "csv", "SELECT count(*) AS n FROM articles"], cwd=root)
     assert found.returncode == 0 and found.stdout.splitlines() == ["n", str(SAMPLE_FILES)], found.stderr
+
+
+@pytest.mark.parametrize(("fmt", "printed"), [("table", "(0 rows)\n"), ("csv", "title\n"), ("json", "[]\n")])
+def test_an_empty_result_says_so(fmt: str, printed: str, root: Path) -> None:
+    done = _newslake(["query", "--format", fmt, "SELECT title FROM articles WHERE false"], cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == printed
