@@ -322,10 +322,16 @@ def run(
     )  # fmt: skip
     progress = not (quiet or as_json) and sys.stdout.isatty()
     summary = _run_with_prefect(settings) if use_prefect else _run_here(settings, progress)
+    # Nothing in the source and nothing in the lake: a wrong --source, or files of another kind.
+    found_nothing = (
+        summary["status"] in _succeeded() and summary["files_seen"] == 0 and summary["files_deleted"] == 0
+    )
     if as_json:
         click.echo(_json_text(summary))
-    elif not quiet:
+    elif not quiet and not found_nothing:
         _print_summary(summary, settings)
+    if found_nothing:
+        _fail(f"no file matching {', '.join(settings.patterns)} under {source}")
     if summary["status"] not in _succeeded():
         _fail(summary.get("message") or summary["status"])
 

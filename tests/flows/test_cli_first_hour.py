@@ -3,6 +3,7 @@ it reads and writes, and what to try next (issue 27)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -109,3 +110,18 @@ def test_an_empty_result_says_so(fmt: str, printed: str, root: Path) -> None:
     done = _newslake(["query", "--format", fmt, "SELECT title FROM articles WHERE false"], cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout == printed
+
+
+def test_a_first_run_over_a_folder_without_article_files_says_what_it_looked_for(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "notes.pdf").write_bytes(b"%PDF")
+    (source / ".draft.md").write_text("---\ntitle: hidden\n---\n", encoding="utf-8")
+    for extra in ([], ["--json"]):
+        done = _newslake(["run", "--source", str(source), "--lake", str(tmp_path / "lake"), *extra])
+        line = _one_error_line(done, 1)
+        assert line == f"newslake: error: no file matching *.md, *.markdown, *.txt under {source}"
+        if extra:  # the summary is still printed as JSON
+            assert json.loads(done.stdout)["files_seen"] == 0
+        else:
+            assert done.stdout == ""
