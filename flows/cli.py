@@ -321,7 +321,13 @@ def run(
         dask_address=dask_address, storage_options=_storage_options(),
     )  # fmt: skip
     progress = not (quiet or as_json) and sys.stdout.isatty()
-    summary = _run_with_prefect(settings) if use_prefect else _run_here(settings, progress)
+    if use_prefect:
+        summary, where = _run_with_prefect(settings)
+    else:
+        summary = _run_here(settings, progress)
+        where = "in this process" + (
+            f", its batches on the Dask cluster at {dask_address}" if dask_address else ""
+        )
     # Nothing in the source and nothing in the lake: a wrong --source, or files of another kind.
     found_nothing = (
         summary["status"] in _succeeded() and summary["files_seen"] == 0 and summary["files_deleted"] == 0
@@ -329,7 +335,8 @@ def run(
     if as_json:
         click.echo(_json_text(summary))
     elif not quiet and not found_nothing:
-        _print_summary(summary, settings)
+        _print_summary(summary, settings, where)
+        _print_next_steps(settings)
     if found_nothing:
         _fail(f"no file matching {', '.join(settings.patterns)} under {source}")
     if summary["status"] not in _succeeded():
@@ -397,13 +404,16 @@ def _run_here(settings: Any, progress: bool) -> dict[str, Any]:
     return _guarded(with_a_bar)
 
 
-def _run_with_prefect(settings: Any) -> dict[str, Any]:
-    """The newslake-etl flow, on PREFECT_API_URL's server or on a temporary one of our own."""
+def _run_with_prefect(settings: Any) -> tuple[dict[str, Any], str]:
+    """The newslake-etl flow, on PREFECT_API_URL's server or on a temporary one of our own: its
+    summary, and where it ran (the flow run's page on the server, or the temporary server's run)."""
     _quiet_prefect()
+    flow_runs: list[str] = []
     if os.environ.get("PREFECT_API_URL"):
         from flows.etl import run_etl
 
-        return _guarded(lambda: run_etl(settings))
+        summary = _guarded(lambda: run_etl(settings, on_start=flow_runs.append))
+        return summary, f"as Prefect flow run {_flow_run_url(flow_runs[-1]) if flow_runs else '(unknown)'}"
     from flows.prefect_server import ServerDidNotStart, temporary_prefect_server
 
     try:
@@ -412,13 +422,27 @@ def _run_with_prefect(settings: Any) -> dict[str, Any]:
             from flows.etl import run_etl
 
             try:
-                return _guarded(lambda: run_etl(settings))
+                summary = _guarded(lambda: run_etl(settings, on_start=flow_runs.append))
             finally:
                 _drained_prefect_clients()
     except ServerDidNotStart as exc:
         _fail(str(exc))
     except KeyboardInterrupt as exc:  # while the server was starting: nothing ran
         _exit_interrupted(exc, None)
+    flow_run = flow_runs[-1] if flow_runs else "(unknown)"
+    return summary, (
+        f"as Prefect flow run {flow_run} on a temporary server, now stopped "
+        "(set PREFECT_API_URL to keep runs on a server of your own)"
+    )
+
+
+def _flow_run_url(flow_run_id: str) -> str:
+    """The flow run's page in the Prefect UI: PREFECT_UI_URL's (Prefect derives it from the API's
+    URL, for Prefect Cloud too), or the API's URL without /api."""
+    from prefect.utilities.urls import url_for
+
+    api = os.environ.get("PREFECT_API_URL", "").rstrip("/").removesuffix("/api")
+    return url_for("flow-run", obj_id=flow_run_id) or f"{api}/runs/flow-run/{flow_run_id}"
 
 
 def _succeeded() -> tuple[str, ...]:
@@ -498,7 +522,7 @@ def _fail_in_one_line(exc: Exception) -> NoReturn:
     _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)}")
 
 
-def _print_summary(summary: dict[str, Any], settings: Any) -> None:
+def _print_summary(summary: dict[str, Any], settings: Any, where: str) -> None:
     from warehouse.readonly import connect_read_only
 
     click.echo(
@@ -508,7 +532,8 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
         f"  rows loaded {summary['rows_written']}, rows deleted {summary['rows_deleted']}, "
         f"quarantined {summary['quarantined']}"
         + (f" {summary['quarantine_by_reason']}" if summary["quarantine_by_reason"] else "")
-        + f"\n  partitions written {len(summary['partitions_rewritten'])}"
+        + f"\n  partitions written {len(summary['partitions_rewritten'])}\n"
+        f"  ran {_one_line_text(where)}"
     )
     con = connect_read_only(settings.catalog_path, settings.storage_options)
     sample_sql = (
@@ -526,6 +551,43 @@ def _print_summary(summary: dict[str, Any], settings: Any) -> None:
     finally:
         con.close()
     _print_rows(columns, rows, OutputFormat.table)
+
+
+_NEXT_QUERY = "SELECT published_date, source, title FROM articles ORDER BY published_at DESC LIMIT 10"
+
+
+def _print_next_steps(settings: Any) -> None:
+    """What to try next on the lake just written, as commands to paste."""
+    from shlex import quote
+
+    catalog = settings.catalog or Path(settings.lake) / defaults.CATALOG_NAME
+    # query and report find LAKE's catalog; one elsewhere (or a remote lake's) is given itself
+    where = f"--catalog {quote(str(catalog))}" if settings.catalog else f"--lake {quote(settings.lake)}"
+    program = _program()
+    lines = (
+        f"next: {program} query {where} {quote(_NEXT_QUERY)}",
+        f"      {program} report {where} --out report.html",
+        f"      duckdb -readonly {quote(str(catalog))}",
+    )
+    click.echo("\n" + "\n".join(_one_line_text(line) for line in lines))
+
+
+def _program() -> str:
+    """How to call newslake again: `newslake` when that is what PATH finds, otherwise the path it
+    was started by (`make run` starts .venv/bin/newslake, which is not on PATH)."""
+    import shutil
+
+    started = sys.argv[0]
+    if Path(started).name != "newslake":  # python -m flows.cli
+        return "newslake"
+    found = shutil.which("newslake")
+    with contextlib.suppress(OSError):
+        if found and os.path.samefile(found, started):
+            return "newslake"
+    relative = os.path.relpath(os.path.abspath(started))
+    if relative.startswith(".."):
+        return os.path.abspath(started)
+    return relative if os.sep in relative else os.path.join(".", relative)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """The newslake-etl Prefect flow: plan → transform (a task per batch) → learn → merge → commit and publish."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -160,11 +160,18 @@ def etl(settings: Settings) -> dict[str, Any]:
     return summary.as_dict()
 
 
-def run_etl(settings: Settings) -> dict[str, Any]:
-    """Run the flow locally, or with its batch tasks on an existing Dask cluster."""
+def run_etl(settings: Settings, on_start: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the flow locally, or with its batch tasks on an existing Dask cluster; on_start is
+    given the flow run's id once it runs."""
+    options: dict[str, Any] = {}
     if settings.dask_address:
         from prefect_dask import DaskTaskRunner
 
-        runner: Any = DaskTaskRunner(address=settings.dask_address)  # Prefect's generic type is invariant
-        return etl.with_options(task_runner=runner)(settings)
-    return etl(settings)
+        options["task_runner"] = DaskTaskRunner(address=settings.dask_address)
+    if on_start is not None:
+
+        def flow_run_started(_flow: Any, flow_run: Any, _state: Any) -> None:
+            on_start(str(flow_run.id))
+
+        options["on_running"] = [flow_run_started]
+    return etl.with_options(**options)(settings) if options else etl(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from importlib.metadata import version
@@ -19,7 +20,6 @@ from tests.conftest import ROOT
 from tests.helpers import run
 from transforms.schema import PARSER_VERSION
 
-BIN = Path(sys.executable).parent
 SAMPLE_FILES = 20
 
 
@@ -125,3 +125,56 @@ def test_a_first_run_over_a_folder_without_article_files_says_what_it_looked_for
             assert json.loads(done.stdout)["files_seen"] == 0
         else:
             assert done.stdout == ""
+
+
+def test_a_run_says_where_it_ran_and_what_to_try_next(root: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    args = ["run", "--source", str(root / "src"), "--lake", str(lake), "--workers", "1"]
+    done = _newslake(args)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "  ran in this process" in lines, done.stdout
+    query, report, shell = lines[-3:]
+    assert query.startswith(f"next: newslake query --lake {lake} "), done.stdout
+    assert report == f"      newslake report --lake {lake} --out report.html"
+    assert shell == f"      duckdb -readonly {lake / 'warehouse.duckdb'}"
+    suggested = shlex.split(query.removeprefix("next: newslake "))
+    tried = _newslake(suggested)
+    assert tried.returncode == 0 and "(0 rows)" not in tried.stdout, tried.stderr
+    # --quiet and --json print what they printed before
+    assert _newslake([*args, "--quiet"]).stdout == ""
+    summary = json.loads(_newslake([*args, "--json"]).stdout)
+    assert summary["status"] == "no_changes" and "where" not in summary
+
+
+def test_after_make_run_the_next_steps_name_the_program_it_ran(root: Path, tmp_path: Path) -> None:
+    """`make run` runs .venv/bin/newslake, which is not on PATH: that is the program to run next."""
+    lake = tmp_path / "lake"
+    path = os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not (Path(p) / "newslake").exists()
+    )
+    done = _newslake(
+        ["run", "--source", str(root / "src"), "--lake", str(lake), "--workers", "1"],
+        env=_env({"PATH": path}),
+        program=[str(ROOT / ".venv" / "bin" / "newslake")],
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"next: .venv/bin/newslake query --lake {lake} " in done.stdout, done.stdout
+    assert f"      .venv/bin/newslake report --lake {lake} --out report.html" in done.stdout
+
+
+@pytest.mark.integration
+def test_a_flow_run_prints_its_url(prefect_api: tuple[str, Path], root: Path, tmp_path: Path) -> None:
+    import httpx
+
+    from tests.servers import prefect_env
+
+    api, home = prefect_api
+    env = {**prefect_env(home, api), "PYTHONPATH": _env()["PYTHONPATH"]}
+    done = _newslake(["run", "--source", str(root / "src"), "--lake", str(tmp_path / "lake")], env=env)
+    assert done.returncode == 0, done.stderr
+    [where] = [line for line in done.stdout.splitlines() if line.startswith("  ran as ")]
+    prefix = f"  ran as Prefect flow run {api.removesuffix('/api')}/runs/flow-run/"
+    assert where.startswith(prefix), where
+    flow_run = httpx.get(f"{api}/flow_runs/{where.removeprefix(prefix)}", timeout=10).json()
+    assert flow_run["name"].startswith("newslake-lake-") and flow_run["state_type"] == "COMPLETED"
