@@ -224,6 +224,13 @@ _bad_ratio_option = click.option(
     help="Above this share of bad files, load nothing and fail.",
 )
 _LOCK_TIMEOUT = _FiniteFloatRange(0.0, _MAX_LOCK_TIMEOUT_S)
+_securities_option = click.option(
+    "--securities",
+    type=_PathType(path_type=Path, dir_okay=False),
+    default=None,
+    help="CSV or Parquet list of securities (columns code, name, aliases): their names found in "
+    "the text become stock mentions.",
+)
 _read_lake_option = click.option("--lake", type=_PATH, default=Path(defaults.LAKE), help="Lake root.")
 _read_catalog_option = click.option(
     "--catalog",
@@ -280,6 +287,7 @@ def _stop_on_signals() -> None:
     help="Quarantine larger files unread.",
 )
 @_bad_ratio_option
+@_securities_option
 @click.option("--full-refresh", is_flag=True, help="Rebuild the whole lake.")
 @click.option("--allow-mass-delete", is_flag=True, help="Allow deleting over half the rows.")
 @click.option(
@@ -298,8 +306,9 @@ def _stop_on_signals() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def run(
     source: str | None, lake: str, tz: str, catalog: Path | None, dask_address: str | None, batch_size: int,
-    batch_bytes: int, workers: int | None, max_file_bytes: int, max_bad_ratio: float, full_refresh: bool,
-    allow_mass_delete: bool, lock_timeout: float, prefect: bool, as_json: bool, quiet: bool,
+    batch_bytes: int, workers: int | None, max_file_bytes: int, max_bad_ratio: float,
+    securities: Path | None, full_refresh: bool, allow_mass_delete: bool, lock_timeout: float,
+    prefect: bool, as_json: bool, quiet: bool,
 ) -> None:  # fmt: skip
     """Load SOURCE into LAKE incrementally and publish the DuckDB catalog."""
     _stop_on_signals()
@@ -316,7 +325,7 @@ def run(
     settings = _settings_or_exit(
         source=source, lake=lake, tz=tz, catalog=catalog, batch_size=batch_size, batch_bytes=batch_bytes,
         workers=workers if workers is not None else (os.cpu_count() or 1), max_file_bytes=max_file_bytes,
-        max_bad_ratio=max_bad_ratio, full_refresh=full_refresh,
+        max_bad_ratio=max_bad_ratio, securities=securities, full_refresh=full_refresh,
         allow_mass_delete=allow_mass_delete, lock_timeout=lock_timeout,
         dask_address=dask_address, storage_options=_storage_options(),
     )  # fmt: skip
@@ -350,8 +359,11 @@ def run(
 )
 @_catalog_option
 @_tz_option
+@_securities_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def repair(lake: str, source: str, catalog: Path | None, tz: str, as_json: bool) -> None:
+def repair(
+    lake: str, source: str, catalog: Path | None, tz: str, securities: Path | None, as_json: bool
+) -> None:
     """Rebuild a damaged or moved lake from SOURCE, keeping the run history that can be read."""
     _stop_on_signals()
     from warehouse.storage import is_remote
@@ -359,8 +371,9 @@ def repair(lake: str, source: str, catalog: Path | None, tz: str, as_json: bool)
     if not is_remote(source) and not Path(source).is_dir():
         _fail(f"source {source} is not a folder", 2)
     settings = _settings_or_exit(
-        source=source, lake=lake, tz=tz, catalog=catalog, storage_options=_storage_options()
-    )
+        source=source, lake=lake, tz=tz, catalog=catalog, securities=securities,
+        storage_options=_storage_options(),
+    )  # fmt: skip
     from flows.pipeline import repaired_lake
 
     summary = _guarded(lambda: repaired_lake(settings).as_dict())
@@ -602,6 +615,7 @@ def _program() -> str:
 @_batch_size_option
 @_batch_bytes_option
 @_bad_ratio_option
+@_securities_option
 @click.option(
     "--lock-timeout",
     type=_LOCK_TIMEOUT,
@@ -610,7 +624,7 @@ def _program() -> str:
 )
 def serve(
     cron: str, source: str, lake: str, catalog: Path | None, name: str, tz: str, batch_size: int,
-    batch_bytes: int, max_bad_ratio: float, lock_timeout: float,
+    batch_bytes: int, max_bad_ratio: float, securities: Path | None, lock_timeout: float,
 ) -> None:  # fmt: skip
     """Serve a scheduled deployment of newslake-etl on the Prefect server at PREFECT_API_URL, until interrupted."""
     if not os.environ.get("PREFECT_API_URL"):
@@ -631,6 +645,7 @@ def serve(
         batch_size=batch_size,
         batch_bytes=batch_bytes,
         max_bad_ratio=max_bad_ratio,
+        securities=securities.resolve() if securities else None,  # scheduled runs start elsewhere
         lock_timeout=lock_timeout,
         storage_options=_storage_options(),
     )

@@ -17,7 +17,7 @@ import pytest
 from flows.cli import app
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import run
+from tests.helpers import catalog_rows, run
 from transforms.schema import PARSER_VERSION
 
 SAMPLE_FILES = 20
@@ -178,3 +178,32 @@ def test_a_flow_run_prints_its_url(prefect_api: tuple[str, Path], root: Path, tm
     assert where.startswith(prefix), where
     flow_run = httpx.get(f"{api}/flow_runs/{where.removeprefix(prefix)}", timeout=10).json()
     assert flow_run["name"].startswith("newslake-lake-") and flow_run["state_type"] == "COMPLETED"
+
+
+def test_a_securities_list_is_an_option_and_a_variable(root: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "securities.csv"
+    listing.write_text("code,name\n600519,光伏龙头\n000858,银行理财\n", encoding="utf-8")
+    listed = (
+        "SELECT stock_code, count(*) > 0 FROM article_stocks WHERE found_by = 'list' GROUP BY 1 ORDER BY 1"
+    )
+    source = str(root / "src")
+    done = _newslake(
+        ["run", "--source", source, "--lake", str(tmp_path / "a"), "--securities", str(listing), "-q"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert catalog_rows(tmp_path / "a", listed) == [("sh600519", True), ("sz000858", True)]
+    from_env = _env({"NEWSLAKE_SECURITIES": str(listing)})
+    done = _newslake(["run", "--source", source, "--lake", str(tmp_path / "b"), "-q"], env=from_env)
+    assert done.returncode == 0, done.stderr
+    assert catalog_rows(tmp_path / "b", listed) == [("sh600519", True), ("sz000858", True)]
+    done = _newslake(
+        ["repair", "--source", source, "--lake", str(tmp_path / "c"), "--securities", str(listing)]
+    )
+    assert done.returncode == 0, done.stderr
+    assert catalog_rows(tmp_path / "c", listed) == [("sh600519", True), ("sz000858", True)]
+    missing = _newslake(
+        ["run", "--source", source, "--lake", str(tmp_path / "d"), "--securities", str(tmp_path / "no.csv")]
+    )
+    assert "securities" in _one_error_line(missing, 2) and not (tmp_path / "d").exists()
+    served = _newslake(["serve", "--help"])
+    assert "--securities" in served.stdout and "NEWSLAKE_SECURITIES" in served.stdout
