@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,11 +16,42 @@ import polars as pl
 
 from flows.pipeline import RunSummary, run_pipeline
 from flows.settings import Settings
+from tests.conftest import ROOT
 
 if TYPE_CHECKING:
     from warehouse.load import LakeWriter, Learned
 
 VOLATILE = {"run_id", "ingested_at", "seen_at"}
+NEWSLAKE = [sys.executable, "-m", "flows.cli"]  # this checkout's CLI, as the tests run it
+
+
+def cli_env(prefect_home: Path | None = None, **extra: str) -> dict[str, str]:
+    """This environment without Prefect's or newslake's own variables (a developer's shell may set
+    PREFECT_API_URL or NEWSLAKE_LAKE), this checkout first on the path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSLAKE_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    if prefect_home is not None:
+        env["PREFECT_HOME"] = str(prefect_home)
+    env.update(extra)
+    return env
+
+
+def newslake(
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    prefix: Sequence[str] = (),
+    program: Sequence[str] | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """One `newslake ARGS` in a subprocess (prefix: a command to run it under, such as setpriv)."""
+    done = subprocess.run(
+        [*prefix, *(program or NEWSLAKE), *args],
+        cwd=cwd, env=env if env is not None else cli_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
 
 
 def run(source: Path | str, lake: Path | str, **overrides: object) -> RunSummary:

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import assert_same_lake, catalog
-
-NEWSLAKE = [sys.executable, "-m", "flows.cli"]
+from tests.helpers import NEWSLAKE, assert_same_lake, catalog, cli_env, newslake
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(tmp / "prefect-home")
-    return env
+    return cli_env(prefect_home=tmp / "prefect-home")
 
 
 def _newslake(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(NEWSLAKE + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
-    return done
+    return newslake(args, env, check=check)
 
 
 @pytest.mark.integration

@@ -7,7 +7,6 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,27 +16,20 @@ import pytest
 from flows.cli import app
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import catalog_rows, run
+from tests.helpers import catalog_rows, cli_env, newslake, run
 from transforms.schema import PARSER_VERSION
 
 SAMPLE_FILES = 20
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This environment without Prefect's or newslake's own variables, this checkout first on the path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSLAKE_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env.update(extra or {})
-    return env
+    return cli_env(**(extra or {}))
 
 
 def _newslake(
     args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None, program: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*(program or [sys.executable, "-m", "flows.cli"]), *args],
-        cwd=cwd, env=env or _env(), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    return newslake(args, env=env, cwd=cwd, program=program)
 
 
 def _one_error_line(done: subprocess.CompletedProcess[str], code: int) -> str:

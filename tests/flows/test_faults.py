@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,14 +18,11 @@ import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import assert_same_lake, assert_tree_is_the_catalog, run
-
-NEWSLAKE = [sys.executable, "-m", "flows.cli"]
+from tests.helpers import assert_same_lake, assert_tree_is_the_catalog, newslake, run
 
 
 def _newslake(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    return subprocess.run([*NEWSLAKE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return newslake(args, cwd=cwd)
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:

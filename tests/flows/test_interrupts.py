@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +13,7 @@ import pytest
 
 from flows.sample import write_sample
 from tests.conftest import ROOT
-from tests.helpers import assert_same_lake, catalog, run
-
-NEWSLAKE = [sys.executable, "-m", "flows.cli"]
+from tests.helpers import NEWSLAKE, assert_same_lake, catalog, run
 
 
 @pytest.fixture(scope="module")

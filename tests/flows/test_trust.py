@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -17,10 +16,9 @@ import pytest
 from flows.sample import sample_article
 from flows.settings import ROW_SETTINGS, Settings
 from tests.conftest import CORPUS, ROOT
-from tests.helpers import assert_same_lake, run, snapshot
+from tests.helpers import assert_same_lake, newslake, run, snapshot
 
 FEEDS = CORPUS.parent / "corpus-feeds"
-NEWSLAKE = str(Path(sys.executable).with_name("newslake"))
 # Root reads any folder whatever its mode: drop the capabilities that let it, as a service
 # account would run (what a real scheduled run meets after a permission change or NFS hiccup).
 AS_AN_ORDINARY_USER = [
@@ -42,11 +40,7 @@ def _feeds(tmp_path: Path, count: int = 200) -> Path:
 
 
 def _newslake(*args: str, drop_root: bool = False) -> subprocess.CompletedProcess[str]:
-    prefix = AS_AN_ORDINARY_USER if drop_root else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    return subprocess.run(
-        [*prefix, NEWSLAKE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+    return newslake(args, prefix=AS_AN_ORDINARY_USER if drop_root else ())
 
 
 needs_root = pytest.mark.skipif(
