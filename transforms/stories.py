@@ -85,18 +85,28 @@ def _matrix(signatures: pl.Series) -> np.ndarray:
     return np.frombuffer(b"".join(signatures.to_list()), dtype=np.uint8).reshape(-1, SIGNATURE_PERMS)
 
 
-def band_keys(signatures: pl.Series) -> pl.DataFrame:
-    """(signature, band_key) for every band of every distinct signature: a band key is the band's
-    index and its BAND_ROWS bytes, so two signatures share one only if those bytes are equal."""
-    distinct = signatures.drop_nulls().unique().sort()
-    matrix = _matrix(distinct)[:, : BANDS * BAND_ROWS].astype(np.int64)
-    bands = matrix.reshape(len(matrix), BANDS, BAND_ROWS)
+def _band_keys(matrix: np.ndarray) -> np.ndarray:
+    """(n, BANDS) keys: each band's index and its BAND_ROWS bytes, so two signatures share a key
+    only if those bytes are equal."""
+    bands = matrix[:, : BANDS * BAND_ROWS].astype(np.int64).reshape(len(matrix), BANDS, BAND_ROWS)
     values = sum(bands[:, :, row] << (8 * row) for row in range(BAND_ROWS))
-    keys = values + (np.arange(BANDS, dtype=np.int64) << 32)
-    return pl.DataFrame(
-        {"signature": np.repeat(distinct.to_numpy(), BANDS), "band_key": keys.ravel()},
-        schema={"signature": pl.Binary(), "band_key": pl.Int64()},
-    )
+    return values + (np.arange(BANDS, dtype=np.int64) << 32)
+
+
+def _candidate_pairs(keys: np.ndarray, fresh: np.ndarray) -> pl.DataFrame:
+    """(a, b) row indices, a < b, of every pair with a fresh row that shares a band key. One band
+    at a time: memory follows the signatures, not signatures times bands."""
+    found = []
+    for band in range(BANDS):
+        column = keys[:, band]
+        hit = np.flatnonzero(np.isin(column, column[fresh]))
+        found.append(
+            pl.DataFrame({"j": fresh, "k": column[fresh]})
+            .join(pl.DataFrame({"i": hit, "k": column[hit]}), on="k")
+            .filter(pl.col("i") != pl.col("j"))
+            .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
+        )
+    return pl.concat(found).unique()
 
 
 def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFrame:
@@ -105,31 +115,27 @@ def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFr
     Edges join signatures, not articles: copies with one signature (a text posted again as it was)
     are one node, so a thousand identical posts cost one node, not half a million pairs; and the
     edges are a function of the set of signatures alone, whatever order they arrived in."""
-    fresh = new.drop_nulls().unique()
-    everything = pl.concat([known.drop_nulls(), fresh]).unique()
-    fresh = fresh.filter(~fresh.is_in(known.drop_nulls().implode()))
-    if fresh.is_empty():
+    known = known.drop_nulls()
+    everything = pl.concat([known, new.drop_nulls()]).unique().sort()
+    fresh = np.flatnonzero((~everything.is_in(known.implode())).to_numpy())
+    if not len(fresh):
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    pairs = (
-        band_keys(fresh)
-        .join(band_keys(everything), on="band_key", suffix="_other")
-        .filter(pl.col("signature") != pl.col("signature_other"))
-        .select(
-            a=pl.min_horizontal("signature", "signature_other"),
-            b=pl.max_horizontal("signature", "signature_other"),
-        )
-        .unique()
-    )
+    matrix = _matrix(everything)
+    pairs = _candidate_pairs(_band_keys(matrix), fresh)
     if pairs.is_empty():
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    left, right = _matrix(pairs["a"]), _matrix(pairs["b"])
-    agree = (left == right).sum(axis=1) / SIGNATURE_PERMS
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    agree = (matrix[a] == matrix[b]).sum(axis=1) / SIGNATURE_PERMS
     similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
-    return (
-        pairs.with_columns(similarity=pl.Series(similarity, dtype=pl.Float64()).round(4))
-        .filter(pl.col("similarity") >= threshold)
-        .sort("a", "b")
-    )
+    linked = similarity >= threshold
+    return pl.DataFrame(
+        {
+            "a": everything.gather(a[linked]),
+            "b": everything.gather(b[linked]),
+            "similarity": np.round(similarity[linked], 4),
+        },
+        schema=EDGE_SCHEMA,
+    ).sort("a", "b")
 
 
 EDGE_SCHEMA = pl.Schema({"a": pl.Binary(), "b": pl.Binary(), "similarity": pl.Float64()})
