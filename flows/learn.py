@@ -89,7 +89,9 @@ class _BoilerplateRun:
 
     def __post_init__(self) -> None:
         self.texts: dict[tuple[int, int], LineText] = {}  # the text of each learned line found
-        self.rewritten: list[pl.DataFrame] = []  # article_id, published_at, body_text re-derived
+        # Rows whose text changed, signed at once (their texts are not held): ids, and signatures.
+        self.rewritten_ids: list[pl.Series] = []
+        self.resigned: list[pl.DataFrame] = []
 
     def learned(self, rule: LearningRule) -> _BoilerplateLearned:
         plan, lake = self.plan, self.lake
@@ -120,9 +122,8 @@ class _BoilerplateRun:
             line_counts=counts,
             old_line_counts=old_counts,
             boilerplate=boilerplate_rows(learned, self.texts),
-            rewritten=pl.concat(self.rewritten, how="vertical_relaxed")
-            if self.rewritten
-            else pl.DataFrame(schema=ARTICLES.schema_of("article_id", "published_at", "body_text")),
+            rewritten=pl.concat([pl.Series("article_id", [], pl.String()), *self.rewritten_ids]),
+            resigned=pl.concat([STORY_SIGNATURES.empty_frame(), *self.resigned]),
         )
 
     def _lines_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
@@ -141,7 +142,8 @@ class _BoilerplateRun:
     def _stage(self, rows: pl.DataFrame, model: Model) -> None:
         rows = self.rederive(rows, model)
         self.staged.staged_relearned(rows)
-        self.rewritten.append(rows.select("article_id", "published_at", "body_text"))
+        self.rewritten_ids.append(rows["article_id"])
+        self.resigned.append(signed_texts(rows))
         for source, feed, lines in rows.select("source", "feed", "boilerplate_lines").iter_rows():
             for line in lines:
                 self.texts.setdefault(
@@ -238,7 +240,8 @@ class _BoilerplateLearned:
     line_counts: pl.DataFrame
     old_line_counts: pl.DataFrame
     boilerplate: pl.DataFrame
-    rewritten: pl.DataFrame  # article_id, published_at, body_text of every row whose text changed
+    rewritten: pl.Series  # article_id of every row whose text changed
+    resigned: pl.DataFrame  # their STORY_SIGNATURES, from their final texts
 
 
 @dataclass(frozen=True)
@@ -260,26 +263,21 @@ class _StoryRun:
     staged: StagedRun
     plan: MergePlan
 
-    def learned(self, threshold: float, rewritten: pl.DataFrame) -> _StoriesLearned:
+    def learned(self, threshold: float, rewritten: pl.Series, resigned: pl.DataFrame) -> _StoriesLearned:
         plan, lake = self.plan, self.lake
         old_signatures = STORY_SIGNATURES.empty_frame() if plan.fresh else lake.dataset("story_signatures")
         old_edges = STORY_EDGES.empty_frame() if plan.fresh else lake.dataset("story_edges")
         incoming = self.staged.signatures().join(
             plan.winners.select("source_path"), on="source_path", how="semi"
         )
-        # A row whose text the boilerplate pass changed is signed again, from its final text.
-        resigned = signed_texts(rewritten)
+        # A row whose text the boilerplate pass changed was signed again, from its final text.
         new = pl.concat(
             [
-                STORY_SIGNATURES.conform(
-                    incoming.filter(~pl.col("article_id").is_in(rewritten["article_id"].implode()))
-                ),
+                STORY_SIGNATURES.conform(incoming.filter(~pl.col("article_id").is_in(rewritten.implode()))),
                 resigned,
             ]
         )
-        gone = pl.concat(
-            [plan.removed["article_id"], plan.winners["article_id"], rewritten["article_id"]]
-        ).unique()
+        gone = pl.concat([plan.removed["article_id"], plan.winners["article_id"], rewritten]).unique()
         known = old_signatures.filter(~pl.col("article_id").is_in(gone.implode()))
         signatures = pl.concat([known, new])
         # Edges between signatures still carried by some article stay; the new signatures are
@@ -387,7 +385,9 @@ def learned_models(
     if not plan.loads:
         return None
     boilerplate = _BoilerplateRun(lake, staged, plan, rows_per_file, rederive).learned(rule)
-    stories = _StoryRun(lake, staged, plan).learned(story_threshold, boilerplate.rewritten)
+    stories = _StoryRun(lake, staged, plan).learned(
+        story_threshold, boilerplate.rewritten, boilerplate.resigned
+    )
     return Learned(
         rederived=pl.concat([boilerplate.rederived, stories.rederived]).unique("source_path", keep="first"),
         line_counts=boilerplate.line_counts,
