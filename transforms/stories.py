@@ -93,20 +93,31 @@ def _band_keys(matrix: np.ndarray) -> np.ndarray:
     return values + (np.arange(BANDS, dtype=np.int64) << 32)
 
 
-def _candidate_pairs(keys: np.ndarray, fresh: np.ndarray) -> pl.DataFrame:
-    """(a, b) row indices, a < b, of every pair with a fresh row that shares a band key. One band
-    at a time: memory follows the signatures, not signatures times bands."""
-    found = []
+def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float) -> pl.DataFrame:
+    """(a, b, similarity) row indices, a < b, of every pair with a fresh row that shares a band
+    key and reaches the threshold. One band at a time, each band's candidates verified before the
+    next: memory follows one band's candidates, never all bands' (texts of one template meet in
+    many bands)."""
+    keys = _band_keys(matrix)
+    found = [pl.DataFrame(schema={"a": pl.Int64(), "b": pl.Int64(), "similarity": pl.Float64()})]
     for band in range(BANDS):
         column = keys[:, band]
         hit = np.flatnonzero(np.isin(column, column[fresh]))
-        found.append(
-            pl.DataFrame({"j": fresh, "k": column[fresh]})
-            .join(pl.DataFrame({"i": hit, "k": column[hit]}), on="k")
+        pairs = (
+            pl.DataFrame({"j": fresh.astype(np.int64), "k": column[fresh]})
+            .join(pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit]}), on="k")
             .filter(pl.col("i") != pl.col("j"))
             .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
+            .unique()
         )
-    return pl.concat(found).unique()
+        if pairs.is_empty():
+            continue
+        a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+        agree = (matrix[a] == matrix[b]).sum(axis=1) / SIGNATURE_PERMS
+        similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
+        linked = similarity >= threshold
+        found.append(pl.DataFrame({"a": a[linked], "b": b[linked], "similarity": similarity[linked]}))
+    return pl.concat(found).unique(["a", "b"])
 
 
 def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFrame:
@@ -120,19 +131,12 @@ def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFr
     fresh = np.flatnonzero((~everything.is_in(known.implode())).to_numpy())
     if not len(fresh):
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    matrix = _matrix(everything)
-    pairs = _candidate_pairs(_band_keys(matrix), fresh)
-    if pairs.is_empty():
-        return pl.DataFrame(schema=EDGE_SCHEMA)
-    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    agree = (matrix[a] == matrix[b]).sum(axis=1) / SIGNATURE_PERMS
-    similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
-    linked = similarity >= threshold
+    linked = _linked_pairs(_matrix(everything), fresh, threshold)
     return pl.DataFrame(
         {
-            "a": everything.gather(a[linked]),
-            "b": everything.gather(b[linked]),
-            "similarity": np.round(similarity[linked], 4),
+            "a": everything.gather(linked["a"]),
+            "b": everything.gather(linked["b"]),
+            "similarity": linked["similarity"].round(4),
         },
         schema=EDGE_SCHEMA,
     ).sort("a", "b")
