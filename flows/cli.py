@@ -26,30 +26,6 @@ import click
 from flows import defaults
 
 
-def _parser_version() -> str:
-    """transforms.schema.PARSER_VERSION read from its source, not imported: that module imports
-    Polars, which `--version` has no need of (imported only if its source cannot be read)."""
-    import ast
-    from importlib.util import find_spec
-
-    spec = find_spec("transforms.schema")
-    try:
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8")) if spec and spec.origin else None
-    except (OSError, SyntaxError, ValueError):
-        tree = None
-    for node in tree.body if tree else []:
-        if (
-            isinstance(node, ast.Assign)
-            and [getattr(target, "id", None) for target in node.targets] == ["PARSER_VERSION"]
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-        ):
-            return node.value.value
-    from transforms.schema import PARSER_VERSION
-
-    return PARSER_VERSION
-
-
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
@@ -59,7 +35,9 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         package = version("newslake")
     except PackageNotFoundError:
         package = "(not installed)"
-    click.echo(f"newslake {package} (parser {_parser_version()})")
+    from transforms.version import PARSER_VERSION
+
+    click.echo(f"newslake {package} (parser {PARSER_VERSION})")
     ctx.exit()
 
 

@@ -21,7 +21,8 @@ from flows.executors import batches_in_processes
 from flows.learn import learned_models, sample_model
 from flows.settings import Settings
 from flows.source import Source
-from transforms.schema import PARSER_VERSION, RUNS, RunStatus
+from transforms.schema import RUNS, RunStatus
+from transforms.version import PARSER_VERSION
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, planned_changes
 from warehouse.layout import checked_run_id

@@ -24,8 +24,8 @@ from transforms.fields import (
 )
 from transforms.frontmatter import front_matter
 from transforms.keywords import KeywordWeights
-from transforms.schema import PARSER_VERSION
 from transforms.stocks import Securities, stock_mentions_of
+from transforms.version import PARSER_VERSION
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ from enum import StrEnum
 
 import polars as pl
 
-PARSER_VERSION = "1.4.0"
-
 UTC_MICROS = pl.Datetime("us", "UTC")
 STRINGS = pl.List(pl.String)
 

@@ -17,7 +17,7 @@ from flows.cli import app
 from flows.sample import write_sample
 from tests.conftest import ROOT
 from tests.helpers import catalog_rows, cli_env, newslake, run
-from transforms.schema import PARSER_VERSION
+from transforms.version import PARSER_VERSION
 
 SAMPLE_FILES = 20
 

@@ -10,7 +10,7 @@ from flows.pipeline import Stages, run_pipeline
 from flows.sample import write_sample
 from flows.settings import Settings
 from tests.helpers import assert_same_lake, parquet_files, run, snapshot
-from transforms.schema import PARSER_VERSION
+from transforms.version import PARSER_VERSION
 from warehouse.load import MassDeleteRefused
 
 
