@@ -25,25 +25,33 @@ from transforms.schema import (
     ARTICLES,
     LINE_COUNTS,
     LINE_KEY,
+    LINE_SIGHTINGS,
     STORY_EDGES,
     STORY_SIGNATURES,
 )
 from transforms.stories import story_edges, story_members, text_signatures, with_stories
 from warehouse.feed_model import (
+    SIGHTING_BUCKETS,
     LineText,
     Model,
     boilerplate_rows,
     changed_lines,
     learned_lines,
+    line_count_changes,
     model_of,
     model_of_boilerplate,
+    next_bucket_counts,
     next_line_counts,
+    sighting_bucket,
 )
 from warehouse.layout import partition_key, partition_name_expr
 from warehouse.load import LakeWriter, Learned, MergePlan
 from warehouse.staging import STAGED_KEYS, StagedRun
 
 Rederive = Callable[[pl.DataFrame, Model], pl.DataFrame]
+# The run's lines are counted this many articles' worth at a time (a share of the buckets per
+# pass): a clean build of a million articles never groups its 30 million lines at once.
+ARTICLES_PER_PASS = 50_000
 
 
 def _rederived_with_keywords(rows: pl.DataFrame, model: Model) -> pl.DataFrame:
@@ -103,7 +111,7 @@ class _BoilerplateRun:
         incoming = self.staged.lines().join(
             plan.winners.select("source_path").lazy(), on="source_path", how="semi"
         )
-        counts = next_line_counts(old_counts, leaving, incoming)
+        counts, sightings = self._next_counts(old_counts, leaving, incoming)
         learned = learned_lines(counts, rule)
         old_boilerplate = lake.dataset("boilerplate")
         model = model_of(learned)
@@ -121,10 +129,54 @@ class _BoilerplateRun:
             rederived=pl.concat(keys),
             line_counts=counts,
             old_line_counts=old_counts,
+            line_sightings=sightings,
             boilerplate=boilerplate_rows(learned, self.texts),
             rewritten=pl.concat([pl.Series("article_id", [], pl.String()), *self.rewritten_ids]),
             resigned=pl.concat([STORY_SIGNATURES.empty_frame(), *self.resigned]),
         )
+
+    def _next_counts(
+        self, old_counts: pl.DataFrame, leaving: pl.DataFrame, incoming: pl.LazyFrame
+    ) -> tuple[pl.DataFrame, dict[str, str]]:
+        """The next LINE_COUNTS (lines of two or more articles: few, kept whole) and the files of
+        LINE_SIGHTINGS by bucket: only the buckets this run's lines fall in are read and written
+        again, one at a time, and the run's lines are counted a share of the buckets at a time."""
+        plan, lake = self.plan, self.lake
+        files = {} if plan.fresh else dict(lake.state().line_sightings)
+        old = old_counts.with_columns(_bucket=sighting_bucket())
+        # A lake from before sightings were kept apart has lines of one article among its counts.
+        legacy = set(
+            old.filter((pl.col("articles") == 1) & (pl.col("line_hash") != FEED_TOTAL))["_bucket"].to_list()
+        )
+        passes = max(1, -(-(plan.winners.height + plan.removed.height) // ARTICLES_PER_PASS))
+        counts, touched = [], set()
+        for first in range(passes):
+            buckets = range(first, SIGHTING_BUCKETS, passes)
+            change = line_count_changes(leaving, incoming, buckets).with_columns(_bucket=sighting_bucket())
+            by_bucket = change.partition_by("_bucket", as_dict=True, include_key=False)
+            hit = {int(key[0]) for key in by_bucket} | (legacy & set(buckets))
+            for bucket in sorted(hit):
+                name = str(bucket)
+                seen_once = (
+                    lake.model_part(files[name], LINE_SIGHTINGS)
+                    if name in files
+                    else LINE_SIGHTINGS.empty_frame()
+                )
+                bucket_counts, now_once = next_bucket_counts(
+                    old.filter(pl.col("_bucket") == bucket).drop("_bucket"),
+                    seen_once,
+                    by_bucket.get((bucket,), LINE_COUNTS.empty_frame()),
+                )
+                counts.append(bucket_counts)
+                if now_once.is_empty():
+                    files.pop(name, None)
+                elif not now_once.equals(seen_once):
+                    files[name] = lake.stored_model_part(
+                        now_once, LINE_SIGHTINGS, "_line_sightings", plan.run_id, bucket
+                    )
+            touched |= hit
+        counts.append(old.filter(~pl.col("_bucket").is_in(sorted(touched))).drop("_bucket"))
+        return LINE_COUNTS.conform(pl.concat(counts)).sort(LINE_KEY), files
 
     def _lines_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
         """ARTICLE_LINES of loaded rows (source_path, year, month), read from their files."""
@@ -239,6 +291,7 @@ class _BoilerplateLearned:
     rederived: pl.DataFrame  # STAGED_KEYS of lake rows re-derived
     line_counts: pl.DataFrame
     old_line_counts: pl.DataFrame
+    line_sightings: dict[str, str]
     boilerplate: pl.DataFrame
     rewritten: pl.Series  # article_id of every row whose text changed
     resigned: pl.DataFrame  # their STORY_SIGNATURES, from their final texts
@@ -392,6 +445,7 @@ def learned_models(
         rederived=pl.concat([boilerplate.rederived, stories.rederived]).unique("source_path", keep="first"),
         line_counts=boilerplate.line_counts,
         old_line_counts=boilerplate.old_line_counts,
+        line_sightings=boilerplate.line_sightings,
         boilerplate=boilerplate.boilerplate,
         story_signatures=stories.signatures,
         old_story_signatures=stories.old_signatures,

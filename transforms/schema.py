@@ -383,8 +383,9 @@ BOILERPLATE = Table(
 
 LINE_COUNTS = Table(
     name="line_counts",
-    description="Per feed, how many loaded articles carry each learnable line (line_hash 0: the "
-    "feed's article count). Kept in the store: what the boilerplate model is learned from.",
+    description="Per feed, how many loaded articles carry each learnable line that two or more of "
+    "them carry (line_hash 0: the feed's article count). Kept in the store: what the boilerplate "
+    "model is learned from (a line needs two articles to be learned).",
     columns=(
         _c(
             "feed_key",
@@ -394,6 +395,17 @@ LINE_COUNTS = Table(
         ),
         _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form; 0 for the feed's total."),
         _c("articles", pl.Int64(), False, "Loaded articles of the feed carrying the line."),
+    ),
+)
+
+LINE_SIGHTINGS = Table(
+    name="line_sightings",
+    description="The learnable lines exactly one loaded article of their feed carries: what a line "
+    "seen again is counted from. Kept in the store in files by line_hash % 64, so a run reads and "
+    "writes only the files its own lines fall in.",
+    columns=(
+        _c("feed_key", pl.Int64(), False, "Hash of the feed's source and feed, as in line_counts."),
+        _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form, as in line_counts."),
     ),
 )
 
@@ -433,7 +445,9 @@ STORY_EDGES = Table(
     ),
 )
 
-TABLES = (ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS, STORY_SIGNATURES, STORY_EDGES)
+TABLES = (
+    ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS, LINE_SIGHTINGS, STORY_SIGNATURES, STORY_EDGES,
+)  # fmt: skip
 
 # Column sets the pipeline moves between stages, taken from the tables above.
 LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing

@@ -3,7 +3,7 @@ learned from them, and what changed between two models (no storage here)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import polars as pl
 
@@ -16,7 +16,7 @@ from transforms.boilerplate import (
     LearningRule,
     feed_key,
 )
-from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY
+from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS
 
 Model = dict[int, frozenset[int]]  # feed_key -> learned line hashes
 LineText = tuple[str | None, str | None, str]  # source, feed, the line as an article carries it
@@ -41,6 +41,62 @@ def next_line_counts(
         .sort(keys)
         .collect(engine="streaming")
     )
+
+
+# Lines one article of their feed carries are most of an archive's lines (each article's own
+# text) and can never be learned (a rule needs two articles): they are kept apart, in files by
+# line_hash (its low bits are a digest's), so a run reads and writes only the files its lines hit.
+SIGHTING_BUCKETS = 64
+
+
+def sighting_bucket() -> pl.Expr:
+    """The file of line sightings a line (line_hash) is kept in."""
+    return (pl.col("line_hash") % SIGHTING_BUCKETS).cast(pl.Int32())
+
+
+def line_count_changes(
+    leaving: pl.DataFrame | pl.LazyFrame,
+    incoming: pl.DataFrame | pl.LazyFrame,
+    buckets: Collection[int] | None = None,
+) -> pl.DataFrame:
+    """(feed_key, line_hash, articles): per line, the articles entering the lake that carry it less
+    those leaving it (lines whose count changes only); of the lines of some buckets, or all."""
+    signed = [
+        frame.lazy().select(*LINE_KEY, articles=pl.lit(sign, pl.Int64()))
+        for frame, sign in ((leaving, -1), (incoming, 1))
+    ]
+    changes = pl.concat(signed)
+    if buckets is not None:
+        changes = changes.filter(sighting_bucket().is_in(sorted(buckets)))
+    return LINE_COUNTS.conform(
+        changes.group_by(LINE_KEY)
+        .agg(pl.col("articles").sum())
+        .filter(pl.col("articles") != 0)
+        .collect(engine="streaming")
+    )
+
+
+def next_bucket_counts(
+    counts: pl.DataFrame, seen_once: pl.DataFrame, change: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The lines of a bucket after a change (line_count_changes): the LINE_COUNTS of those two or
+    more articles carry (and each feed's total), and the LINE_SIGHTINGS of those one carries; from
+    the bucket's old counts (any count) and sightings."""
+    now = (
+        pl.concat(
+            [
+                LINE_COUNTS.conform(counts),
+                LINE_SIGHTINGS.conform(seen_once).with_columns(articles=pl.lit(1, pl.Int64())),
+                LINE_COUNTS.conform(change),
+            ]
+        )
+        .group_by(LINE_KEY)
+        .agg(pl.col("articles").sum())
+        .filter(pl.col("articles") > 0)
+        .sort(LINE_KEY)
+    )
+    counted = (pl.col("line_hash") == FEED_TOTAL) | (pl.col("articles") > 1)
+    return LINE_COUNTS.conform(now.filter(counted)), LINE_SIGHTINGS.conform(now.filter(~counted))
 
 
 def learned_lines(counts: pl.DataFrame, rule: LearningRule) -> pl.DataFrame:

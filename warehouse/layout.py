@@ -19,7 +19,8 @@ STAGING_DIR = "_staging"
 ROWS_PER_FILE = 5_000
 # The datasets a state names files of, and those of them direct readers of the lake read.
 DATA_DIRS = (
-    "articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts", "_story_signatures", "_story_edges",
+    "articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts", "_line_sightings",
+    "_story_signatures", "_story_edges",
 )  # fmt: skip
 TREE_DIRS = ("articles", "quarantine", "runs", "boilerplate")
 STORE_DIR = "_files"
@@ -77,10 +78,15 @@ def partition_file(name: str, run_id: str, chunk: int = 0) -> str:
     return f"{folder}/part-{checked_run_id(run_id)}-{chunk:03d}.parquet"
 
 
-def dataset_file(dataset: str, run_id: str) -> str:
+def dataset_file(dataset: str, run_id: str, part: int | None = None) -> str:
+    """Relative path of a dataset's file written by run_id (part: one of the files of a dataset
+    kept in several, such as _line_sightings' buckets)."""
     if dataset not in DATA_DIRS[1:]:
         raise ValueError(f"unknown dataset {dataset!r}")
-    return f"{dataset}/{dataset.strip('_')}-{checked_run_id(run_id)}.parquet"
+    suffix = "" if part is None else f"-{part:03d}"
+    if part is not None and not 0 <= part < 1000:
+        raise ValueError(f"invalid part {part!r}")
+    return f"{dataset}/{dataset.strip('_')}-{checked_run_id(run_id)}{suffix}.parquet"
 
 
 def stored_file(rel: str) -> str:

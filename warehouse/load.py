@@ -88,6 +88,7 @@ class MergePlan:
     collisions: Collisions | None = None
     removed: pl.DataFrame = field(default_factory=MANIFEST.empty_frame)  # loaded rows that leave
     gone: set[str] = field(default_factory=set)  # paths whose quarantine records go
+    run_id: str = ""  # the run that carries it out (what the files it writes are named after)
 
     def __post_init__(self) -> None:
         if self.processed.width == 0:
@@ -113,6 +114,7 @@ class Learned:
     rederived: pl.DataFrame  # STAGED_KEYS of the lake's rows re-derived
     line_counts: pl.DataFrame  # the next LINE_COUNTS
     old_line_counts: pl.DataFrame
+    line_sightings: dict[str, str]  # the next LINE_SIGHTINGS files (bucket -> file), written already
     boilerplate: pl.DataFrame  # the next BOILERPLATE
     story_signatures: pl.DataFrame  # the next STORY_SIGNATURES
     old_story_signatures: pl.DataFrame
@@ -247,7 +249,7 @@ class LakeWriter:
             )
         # A rejected run, even a full refresh, keeps what is committed but the bad files' records.
         fresh = options.full_refresh and result.rejected is None
-        plan = MergePlan(changes, result, fresh)
+        plan = MergePlan(changes, result, fresh, run_id=options.run_id)
         plan.old_manifest = MANIFEST.empty_frame() if fresh else self.manifest(state)
         if result.rejected:
             # The bad files enter the manifest, so that their records go when they are fixed or removed.
@@ -326,6 +328,7 @@ class LakeWriter:
                 learned.line_counts, learned.old_line_counts, None if fresh else state.line_counts, LINE_COUNTS,
                 "_line_counts", options,
             )  # fmt: skip
+            pending.line_sightings = dict(sorted(learned.line_sightings.items()))
             pending.story_signatures = self._write_if_changed(
                 learned.story_signatures, learned.old_story_signatures, None if fresh else state.story_signatures,
                 STORY_SIGNATURES, "_story_signatures", options,
@@ -363,6 +366,19 @@ class LakeWriter:
         rel = dataset_file(dataset, options.run_id)
         self._write(frame, table, rel)
         return rel
+
+    def stored_model_part(
+        self, frame: pl.DataFrame, table: Table, dataset: str, run_id: str, part: int
+    ) -> str:
+        """Write one file of a model kept in several (the learn stage writes them as it goes, to
+        hold one at a time); it is the lake's once a committed state names it."""
+        rel = dataset_file(dataset, run_id, part)
+        self._write(table.conform(frame), table, rel)
+        return rel
+
+    def model_part(self, rel: str, table: Table) -> pl.DataFrame:
+        """One file of a model kept in several, as the committed state names it."""
+        return self._read(rel, table)
 
     def boilerplate_model(self) -> Model:
         """The lines each feed has learned, as the committed state records them."""

@@ -30,6 +30,8 @@ class LakeState:
     runs: str | None = None
     boilerplate: str | None = None  # the lines each feed has learned (BOILERPLATE)
     line_counts: str | None = None  # what they are learned from (LINE_COUNTS, in the store only)
+    # The lines one article of their feed carries (LINE_SIGHTINGS, store only): bucket -> its file.
+    line_sightings: dict[str, str] = field(default_factory=dict)
     story_signatures: str | None = None  # what stories are found from (STORY_SIGNATURES, store only)
     story_edges: str | None = None  # the pairs of copies stories are made of (STORY_EDGES, store only)
     retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
@@ -43,7 +45,8 @@ class LakeState:
 
     def models(self) -> set[str]:
         """The files of what the lake has learned: a run can recompute them from the rows."""
-        return {f for f in (self.boilerplate, self.line_counts, self.story_signatures, self.story_edges) if f}
+        named = (self.boilerplate, self.line_counts, self.story_signatures, self.story_edges)
+        return {f for f in named if f} | set(self.line_sightings.values())
 
     def referenced(self) -> set[str]:
         files = {f for chunk in self.partitions.values() for f in chunk}
@@ -60,6 +63,7 @@ class LakeState:
             )
             if f
         )
+        files.update(self.line_sightings.values())
         return files
 
 
@@ -95,6 +99,7 @@ def load_state(storage: Storage, name: str) -> LakeState:
             runs=data.get("runs"),
             boilerplate=data.get("boilerplate"),
             line_counts=data.get("line_counts"),
+            line_sightings={str(k): str(v) for k, v in data.get("line_sightings", {}).items()},
             story_signatures=data.get("story_signatures"),
             story_edges=data.get("story_edges"),
             retired={str(k): float(v) for k, v in data.get("retired", {}).items()},

@@ -14,7 +14,12 @@ from flows.settings import Settings
 from tests.conftest import CORPUS
 from tests.helpers import run_through_writer
 from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash
-from transforms.schema import ARTICLE_LINES_SCHEMA
+from transforms.relearn import article_lines
+from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS, LINE_SIGHTINGS
+from warehouse.feed_model import SIGHTING_BUCKETS, sighting_bucket
+from warehouse.layout import STATE_FILE
+from warehouse.load import LakeWriter
+from warehouse.state import commit_state
 
 FEEDS = CORPUS.parent / "corpus-feeds"
 ZHIHU = "查看知乎讨论"
@@ -78,3 +83,70 @@ def test_a_plan_that_loads_nothing_learns_nothing(tmp_path: Path) -> None:
     run_through_writer(source, lake, "r1", settings)
     _, learned = run_through_writer(source, lake, "r2", settings)  # nothing changed
     assert learned is None
+
+
+def _line_model(writer: LakeWriter) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A lake's line counts and its sightings, whole."""
+    state = writer.state(reread=True)
+    sightings = [writer.model_part(rel, LINE_SIGHTINGS) for rel in state.line_sightings.values()]
+    return (
+        writer.dataset("line_counts").sort("feed_key", "line_hash"),
+        pl.concat([LINE_SIGHTINGS.empty_frame(), *sightings]).sort("feed_key", "line_hash"),
+    )
+
+
+def _feeds_source(tmp_path: Path) -> tuple[Path, list[Path]]:
+    files = sorted(FEEDS.glob("*.txt")) if FEEDS.is_dir() else []
+    if not files:
+        pytest.skip(f"{FEEDS} not found (../shared beside the project)")
+    source = tmp_path / "src"
+    source.mkdir()
+    for path in files[:-1]:
+        shutil.copy(path, source / path.name)
+    return source, files
+
+
+def test_a_run_reads_and_writes_only_the_sighting_files_its_lines_fall_in(tmp_path: Path) -> None:
+    source, files = _feeds_source(tmp_path)
+    lake = tmp_path / "lake"
+    settings = Settings(source=source, lake=lake, workers=1)
+    writer, _ = run_through_writer(source, lake, "r1", settings)
+    before = dict(writer.state().line_sightings)
+    assert len(before) == SIGHTING_BUCKETS  # a few thousand lines seen once fill every bucket
+    counts, _ = _line_model(writer)
+    assert counts["articles"].filter(counts["line_hash"] != FEED_TOTAL).min() == 2
+
+    shutil.copy(files[-1], source / files[-1].name)  # one more article
+    writer, _ = run_through_writer(source, lake, "r2", settings)
+    after = writer.state().line_sightings
+    rewritten = {bucket for bucket, rel in after.items() if before.get(bucket) != rel}
+    rows = pl.concat([writer.rows(rel) for files_ in writer.state().partitions.values() for rel in files_])
+    its_lines = article_lines(rows.filter(pl.col("source_path") == files[-1].name))
+    its_buckets = {str(b) for b in its_lines.select(sighting_bucket()).to_series().to_list()}
+    assert rewritten and rewritten <= its_buckets < set(before)
+    assert all("r2" in after[bucket] for bucket in rewritten)
+
+    clean, _ = run_through_writer(source, tmp_path / "clean", "c1", settings)
+    for kept, built in zip(_line_model(writer), _line_model(clean), strict=True):
+        assert kept.equals(built)
+
+
+def test_a_lake_that_counted_lines_of_one_article_moves_them_to_their_sightings(tmp_path: Path) -> None:
+    source, files = _feeds_source(tmp_path)
+    lake = tmp_path / "lake"
+    settings = Settings(source=source, lake=lake, workers=1)
+    writer, _ = run_through_writer(source, lake, "r1", settings)
+    # As a lake written before sightings were kept apart: every count in one file, no sightings.
+    counts, once = _line_model(writer)
+    state = writer.state()
+    legacy = pl.concat([counts, once.with_columns(articles=pl.lit(1, pl.Int64()))])
+    state.line_counts = writer.stored_model_part(legacy, LINE_COUNTS, "_line_counts", "legacy", 0)
+    state.line_sightings = {}
+    state.sizes[state.line_counts] = (lake / "_files" / state.line_counts).stat().st_size
+    commit_state(writer.storage, STATE_FILE, state)
+
+    shutil.copy(files[-1], source / files[-1].name)
+    writer, _ = run_through_writer(source, lake, "r2", settings)
+    clean, _ = run_through_writer(source, tmp_path / "clean", "c1", settings)
+    for kept, built in zip(_line_model(writer), _line_model(clean), strict=True):
+        assert kept.equals(built)

@@ -7,8 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.boilerplate import FEED_TOTAL, LearningRule, learnable_hashes, line_hash, line_key
-from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS
-from warehouse.feed_model import changed_lines, learned_lines, model_of, next_line_counts
+from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS, LINE_SIGHTINGS
+from warehouse.feed_model import (
+    SIGHTING_BUCKETS,
+    changed_lines,
+    learned_lines,
+    line_count_changes,
+    model_of,
+    next_bucket_counts,
+    next_line_counts,
+    sighting_bucket,
+)
 
 # An article: (path, feed, its distinct lines)
 article_st = st.tuples(st.integers(0, 30), st.integers(1, 2), st.frozensets(st.integers(1, 6), max_size=4))
@@ -38,6 +47,59 @@ def test_counts_kept_run_by_run_equal_counts_of_the_final_lake(first: list, seco
     assert counts.equals(clean)
     rule = LearningRule(min_share=0.3, min_articles=2, min_feed_articles=3)
     assert model_of(learned_lines(counts, rule)) == model_of(learned_lines(clean, rule))
+
+
+def _bucketed(
+    counts: pl.DataFrame, once: dict[int, pl.DataFrame], leaving: pl.DataFrame, incoming: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[int, pl.DataFrame]]:
+    """The counts and sightings after a run, bucket by bucket, as the learn stage keeps them."""
+    change = line_count_changes(leaving, incoming).with_columns(_b=sighting_bucket())
+    old = counts.with_columns(_b=sighting_bucket())
+    out, once = [], dict(once)
+    for bucket in range(SIGHTING_BUCKETS):
+        part, seen = next_bucket_counts(
+            old.filter(pl.col("_b") == bucket).drop("_b"),
+            once.get(bucket, LINE_SIGHTINGS.empty_frame()),
+            change.filter(pl.col("_b") == bucket).drop("_b"),
+        )
+        out.append(part)
+        once[bucket] = seen
+    return pl.concat(out).sort("feed_key", "line_hash"), once
+
+
+# Line hashes spread over every bucket, a few of them shared by several articles.
+spread_article_st = st.tuples(
+    st.integers(0, 30), st.integers(1, 2), st.frozensets(st.integers(1, 3 * SIGHTING_BUCKETS), max_size=6)
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=st.lists(spread_article_st, max_size=25), second=st.lists(spread_article_st, max_size=25))
+def test_counts_kept_in_buckets_are_the_counts_of_the_lake_split_at_two_articles(
+    first: list, second: list
+) -> None:
+    lake = {p: (feed, lines) for p, feed, lines in first}
+    counts, once = _bucketed(LINE_COUNTS.empty_frame(), {}, _lines({}), _lines(lake))
+    after = dict(lake)
+    for p, feed, lines in second:
+        after[p] = (feed, lines)
+    gone = {p for p, _, _ in second if p % 3 == 0}
+    for p in gone:
+        after.pop(p, None)
+    changed = {q for q, _, _ in second}
+    leaving = {p: lake[p] for p in lake if p in gone or p in changed}
+    entering = {p: after[p] for p in after if p not in lake or p in changed}
+    counts, once = _bucketed(counts, once, _lines(leaving), _lines(entering))
+    whole = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), _lines(after))
+    # Two or more articles (and every feed's total) in the counts, one in the sightings.
+    kept = (pl.col("articles") > 1) | (pl.col("line_hash") == FEED_TOTAL)
+    assert counts.equals(whole.filter(kept))
+    seen_once = pl.concat(once.values()).sort("feed_key", "line_hash")
+    assert seen_once.equals(whole.filter(~kept).select("feed_key", "line_hash"))
+    for bucket, frame in once.items():  # each line in its own bucket's file
+        assert frame.select(sighting_bucket()).to_series().is_in([bucket]).all()
+    rule = LearningRule(min_share=0.3, min_articles=2, min_feed_articles=3)
+    assert model_of(learned_lines(counts, rule)) == model_of(learned_lines(whole, rule))
 
 
 def test_a_line_is_learned_at_the_threshold_of_its_feed_and_not_below() -> None:
