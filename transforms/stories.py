@@ -93,31 +93,55 @@ def _band_keys(matrix: np.ndarray) -> np.ndarray:
     return values + (np.arange(BANDS, dtype=np.int64) << 32)
 
 
+# Candidate pairs held at once: each costs its two rows' bytes while verified (256 bytes), so
+# memory stays near 64 MB however many signatures share a band key (texts of one template).
+_PAIRS_AT_ONCE = 250_000
+_PAIR_SCHEMA = pl.Schema({"a": pl.Int64(), "b": pl.Int64(), "similarity": pl.Float64()})
+
+
 def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float) -> pl.DataFrame:
     """(a, b, similarity) row indices, a < b, of every pair with a fresh row that shares a band
-    key and reaches the threshold. One band at a time, each band's candidates verified before the
-    next: memory follows one band's candidates, never all bands' (texts of one template meet in
-    many bands)."""
+    key and reaches the threshold. One band at a time, and within a band the fresh rows a share at
+    a time (the rows sharing each one's key, at most _PAIRS_AT_ONCE pairs, each verified before
+    the next): memory follows _PAIRS_AT_ONCE, not the candidates (m rows sharing a key are m²
+    pairs)."""
     keys = _band_keys(matrix)
-    found = [pl.DataFrame(schema={"a": pl.Int64(), "b": pl.Int64(), "similarity": pl.Float64()})]
+    found = [pl.DataFrame(schema=_PAIR_SCHEMA)]
     for band in range(BANDS):
         column = keys[:, band]
         hit = np.flatnonzero(np.isin(column, column[fresh]))
-        pairs = (
+        sharing = pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit]})
+        asking = (
             pl.DataFrame({"j": fresh.astype(np.int64), "k": column[fresh]})
-            .join(pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit]}), on="k")
-            .filter(pl.col("i") != pl.col("j"))
-            .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
-            .unique()
+            .join(sharing.group_by("k").len(), on="k")
+            .filter(pl.col("len") > 1)
+            .sort("k", "j")
         )
-        if pairs.is_empty():
+        if asking.is_empty():
             continue
-        a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-        agree = (matrix[a] == matrix[b]).sum(axis=1) / SIGNATURE_PERMS
-        similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
-        linked = similarity >= threshold
-        found.append(pl.DataFrame({"a": a[linked], "b": b[linked], "similarity": similarity[linked]}))
+        shares = asking.with_columns(_share=(pl.col("len").cum_sum() - pl.col("len")) // _PAIRS_AT_ONCE)
+        for share in shares.partition_by("_share", maintain_order=True):
+            pairs = (
+                share.select("j", "k")
+                .join(sharing, on="k")
+                .filter(pl.col("i") != pl.col("j"))
+                .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
+                .unique()
+            )
+            for start in range(0, pairs.height, _PAIRS_AT_ONCE):
+                found.append(_verified(matrix, pairs.slice(start, _PAIRS_AT_ONCE), threshold))
     return pl.concat(found).unique(["a", "b"])
+
+
+def _verified(matrix: np.ndarray, pairs: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """The pairs (a, b) whose estimated Jaccard reaches the threshold, with it."""
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    agree = (matrix[a] == matrix[b]).sum(axis=1) / SIGNATURE_PERMS
+    similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
+    linked = similarity >= threshold
+    return pl.DataFrame(
+        {"a": a[linked], "b": b[linked], "similarity": similarity[linked]}, schema=_PAIR_SCHEMA
+    )
 
 
 def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFrame:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import transforms.stories as stories
 from transforms.stories import (
     MIN_SHINGLES,
     SHINGLE_CHARS,
@@ -136,3 +139,31 @@ def test_a_story_is_named_by_its_earliest_copy_and_counts_its_copies() -> None:
         ("x", "y", 3, False),
         ("lonely", "lonely", 1, True),
     ]
+
+
+def test_edges_do_not_depend_on_how_many_candidate_pairs_are_held_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+
+    rng = np.random.default_rng(7)
+    # One template shared by 120 texts (every band key shared: 7,000 candidate pairs a band) and
+    # 40 copies of one text with a few positions changed each: copies link, the template's do not.
+    template = rng.integers(0, 256, 128, dtype=np.uint8)
+    base = rng.integers(0, 256, 128, dtype=np.uint8)
+    rows = []
+    for i in range(120):
+        row = template.copy()
+        row[rng.choice(128, 80, replace=False)] = rng.integers(0, 256, 80, dtype=np.uint8)
+        row[i % 128] ^= 1
+        rows.append(row)
+    for _ in range(40):
+        row = base.copy()
+        row[rng.choice(128, 10, replace=False)] = rng.integers(0, 256, 10, dtype=np.uint8)
+        rows.append(row)
+    signatures = pl.Series([row.tobytes() for row in rows], dtype=pl.Binary())
+    held = story_edges(signatures[::2], signatures[1::2], 0.53)
+    monkeypatch.setattr(stories, "_PAIRS_AT_ONCE", 7)
+    assert story_edges(signatures[::2], signatures[1::2], 0.53).equals(held)
+    assert held.height >= (40 * 39 // 2 - 20 * 19 // 2) * 0.9  # pairs with a new copy, nearly all
+    copies = set(signatures[120:].to_list())
+    assert set(held["a"].to_list()) | set(held["b"].to_list()) <= copies  # no template's pair
