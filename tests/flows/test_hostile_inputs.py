@@ -202,18 +202,30 @@ def test_memory_stays_bounded_parsing_a_30_mb_file(tmp_path: Path) -> None:
     from tests.conftest import ROOT
 
     src = _source(tmp_path)
+
+    def peak(lake: Path) -> tuple[int, int]:
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK, str(src), str(lake)],
+            cwd=ROOT, check=True, timeout=600, capture_output=True, text=True,
+        )  # fmt: skip
+        rows, peak_kb = map(int, done.stdout.split())
+        return rows, peak_kb << 10
+
+    _, baseline = peak(tmp_path / "baseline")  # the same run without the huge file
     paragraph = "<p>第{}段正文内容，一个很大的文件。</p>\n"
     with open(src / "huge.md", "w", encoding="utf-8") as handle:
         handle.write("---\ntitle: huge\ndate: 2021-01-01 00:00:00\n---\n<div>")
         for i in range(540_000):
             handle.write(paragraph.format(i))
         handle.write("</div>")
-    assert (src / "huge.md").stat().st_size > 30 * 1024 * 1024
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, str(src), str(tmp_path / "lake")],
-        cwd=ROOT, check=True, timeout=600, capture_output=True, text=True,
-    )  # fmt: skip
-    rows, peak_kb = map(int, done.stdout.split())
+    size = (src / "huge.md").stat().st_size
+    assert size > 30 * 1024 * 1024
+    rows, peak_bytes = peak(tmp_path / "lake")
     assert rows == len(list(src.iterdir())), "the huge file was not parsed into a row"
-    assert peak_kb < 3 * 1024 * 1024, f"peak RSS {peak_kb} KB parsing a 31 MB file"
+    # Measured 2026-12-07: 16 times the file above the baseline (488 MB over 267 MB) (the parse tree of 540,000
+    # paragraphs); a parse that held a copy per paragraph or per pass would be far above this.
+    grown = peak_bytes - baseline
+    assert grown < 20 * size, (
+        f"parsing a {size >> 20} MB file took {grown >> 20} MB above the run's {baseline >> 20} MB"
+    )
     assert _reasons(tmp_path / "lake") == {}

@@ -52,19 +52,24 @@ def test_a_signal_during_the_transform_stops_the_run_cleanly(
     took = time.monotonic() - sent
 
     assert proc.returncode == code, stderr
-    assert took < 5, f"{took:.1f} s to stop"
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     assert f"interrupted by {sig.name} during transform: the lake is unchanged" in lines[0]
-    time.sleep(0.5)  # the forkserver's children exit with it
-    assert _session_processes(proc.pid) == []
+    deadline = time.monotonic() + 10  # the forkserver's children exit with it, in their own time
+    while (left := _session_processes(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []
     assert not (lake / "_staging").exists()
 
     with catalog(lake) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchall() == [(0,)]
         assert con.execute("SELECT status, files_seen FROM runs").fetchall() == [("interrupted", 0)]
 
+    started = time.monotonic()
     again = run(source, lake, workers=2, batch_size=500)
+    whole = time.monotonic() - started
     assert again.status == "succeeded" and again.rows_written == 3000
+    # Prompt: the stop takes a fraction of what the whole run takes on this machine, now.
+    assert took < max(1.0, whole / 2), f"{took:.1f} s to stop; the whole run takes {whole:.1f} s"
     run(source, tmp_path / "clean", workers=2, batch_size=500)
     assert_same_lake(lake, tmp_path / "clean")
