@@ -222,8 +222,8 @@ def test_memory_stays_bounded_parsing_a_30_mb_file(tmp_path: Path) -> None:
     assert size > 30 * 1024 * 1024
     rows, peak_bytes = peak(tmp_path / "lake")
     assert rows == len(list(src.iterdir())), "the huge file was not parsed into a row"
-    # Measured 2026-12-07: 16 times the file above the baseline (488 MB over 267 MB) (the parse tree of 540,000
-    # paragraphs); a parse that held a copy per paragraph or per pass would be far above this.
+    # Measured 2026-12-07: 16 times the file above the baseline (488 MB over 267 MB: the parse
+    # tree of 540,000 paragraphs); a parse holding a copy per paragraph or pass is far above.
     grown = peak_bytes - baseline
     assert grown < 20 * size, (
         f"parsing a {size >> 20} MB file took {grown >> 20} MB above the run's {baseline >> 20} MB"
