@@ -144,6 +144,7 @@ def planned_merge(
         quarantine=staged.quarantine(),
         processed=staged.processed(),
         deleted=plan.deleted,
+        regroup_rows=staged.regrouped,
     )
     return writer.planned_merge(changes, merge_options(settings, run_id))
 

@@ -202,7 +202,12 @@ def run_through_writer(
         transformed_batch(job)
     staged = StagedRun(storage, staging)
     changes = RunChanges(
-        staged.article_keys(), staged.articles, staged.quarantine(), staged.processed(), plan.deleted
+        staged.article_keys(),
+        staged.articles,
+        staged.quarantine(),
+        staged.processed(),
+        plan.deleted,
+        staged.regrouped,
     )
     options = merge_options(settings.model_copy(update={"allow_mass_delete": True}), run_id)
     merge = writer.planned_merge(changes, options)

@@ -72,6 +72,8 @@ class RunChanges:
     quarantine: pl.DataFrame  # files that could not become rows (QUARANTINE)
     processed: pl.DataFrame  # every file read (PROCESSED_SCHEMA)
     deleted: list[str]
+    # (partition, groups of source paths): stage a partition's rows again by the file each goes to
+    regroup_rows: Callable[[str, list[list[str]]], None] | None = None
 
 
 @dataclass
@@ -304,6 +306,7 @@ class LakeWriter:
                 ),
                 changes.parsed_rows,
                 result,
+                changes.regroup_rows,
             )
             duplicates = duplicate_records(collisions, plan.processed, plan.old_manifest, options.run_id, now)
             if duplicates.height:

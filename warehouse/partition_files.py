@@ -38,6 +38,7 @@ class PartitionFiles:
     def rewritten(
         self, partitions: dict[str, list[str]], winners: pl.DataFrame, removed: pl.DataFrame,
         parsed_rows: Callable[[str, list[str]], pl.DataFrame], result: LoadResult,
+        regroup: Callable[[str, list[list[str]]], None] | None = None,
     ) -> dict[str, list[str]]:  # fmt: skip
         """The partitions' files after the run: in each partition that loses or gains rows, only
         the files whose rows change are rewritten (warehouse.merge.next_partition_files), each
@@ -46,7 +47,9 @@ class PartitionFiles:
         Two files are built at a time: while one is read and sorted, the other is compressed and
         written (Polars does both outside the GIL). New rows were validated against the contract
         when they were parsed; here each file must hold one row per article_id (a violation
-        raises, and the prepared files are never committed).
+        raises, and the prepared files are never committed). regroup, when given, is told each
+        partition's groups of parsed rows (one a file) before the files are built, so that each
+        file reads its own rows, not all of its partition's.
         """
         incoming = {
             str(key[0]): rows
@@ -83,6 +86,12 @@ class PartitionFiles:
                 partitions[name] = names
             else:
                 partitions.pop(name, None)
+        if regroup is not None:
+            groups: dict[str, list[list[str]]] = {}
+            for name, _rel, entry in to_write:
+                groups.setdefault(name, []).append(entry.paths_from(None))
+            for name, paths in groups.items():
+                regroup(name, paths)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="partition-file") as pool:
             list(pool.map(lambda job: self._written_file(job[0], job[1], job[2], parsed_rows), to_write))
         result.files_written = len(to_write)

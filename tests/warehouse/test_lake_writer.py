@@ -145,3 +145,37 @@ def test_starting_over_retires_the_old_files_until_the_commit(tmp_path: Path) ->
     # Nothing is committed yet: the lake on disk is still the old one, whole.
     assert json.loads((lake / "_state.json").read_text())["run_id"] == "r1"
     assert all((lake / "_files" / rel).exists() for rel in old.referenced())
+
+
+def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(tmp_path: Path) -> None:
+    from warehouse.layout import partition_key
+    from warehouse.staging import StagedRun, staged_batch
+
+    source = _source(tmp_path, count=12)
+    writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
+    partition, files = max(writer.state().partitions.items(), key=lambda item: len(item[1]))
+    year, month = partition_key(partition)
+    rows = pl.concat([writer.rows(rel) for rel in files]).with_columns(
+        year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32())
+    )
+    storage = Storage(tmp_path / "lake")
+    folder = f"{STAGING_DIR}/r1"
+    empty = rows.clear()
+    for index, batch in enumerate((rows[:8], rows[4:])):  # rows 4-7 staged twice: the later wins
+        later = batch.with_columns(title=pl.lit(f"batch {index}"))
+        staged_batch(storage, folder, index, later, QUARANTINE.empty_frame(), empty.clear(), empty, empty)
+    staged = StagedRun(storage, folder)
+    paths = rows["source_path"].sort().to_list()
+    groups = [paths[::2], paths[1::2]]
+    before = [staged.articles(partition, group).sort("source_path") for group in groups]
+    staged.regrouped(partition, groups, flush_bytes=1)  # a file per row: the most files
+    after = [staged.articles(partition, group).sort("source_path") for group in groups]
+    for old, new in zip(before, after, strict=True):
+        assert new.equals(old)
+    assert set(after[0]["title"].to_list()) <= {"batch 0", "batch 1"}
+    late = [p for p in rows[4:]["source_path"].to_list() if p in paths]
+    assert all(
+        t == "batch 1" for p, t in pl.concat(after).select("source_path", "title").iter_rows() if p in late
+    )
+    grouped = storage.files_under(f"{folder}/grouped")
+    assert grouped and all(f"/grouped/{partition}/" in rel for rel in grouped)
