@@ -6,7 +6,7 @@ with JavaScript and photographed.
 
 The report's rendering test uses this, and so does `make screenshot`:
 
-    python -m tests.browser PAGE.html OUT.png [--width 1280] [--height 1400]
+    python -m tests.browser PAGE.html OUT.png [--width 1280] [--height 1400] [--until SELECTOR]
 """
 
 from __future__ import annotations
@@ -164,10 +164,17 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=None, help="Top pixels kept (default: the whole page).")
+    parser.add_argument("--until", help="CSS selector: keep the page down to this element's bottom.")
     args = parser.parse_args()
     with Browser() as browser:
         browser.open(args.page.resolve().as_uri(), args.width)
-        browser.screenshot(args.out, args.height)
+        height = args.height
+        if args.until:
+            bottom = browser.evaluate(
+                f"document.querySelector({json.dumps(args.until)}).getBoundingClientRect().bottom"
+            )
+            height = min(height or 10**6, int(bottom) + 16)
+        browser.screenshot(args.out, height)
         if browser.errors:
             raise SystemExit(f"the page logged errors: {browser.errors}")
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB, {args.width} px wide)")

@@ -139,7 +139,6 @@ def test_an_empty_lake_explains_every_panel(tmp_path: Path) -> None:
     assert "there is no day to chart" in page
 
 
-@pytest.mark.fast
 @pytest.mark.parametrize("days", [1, 2, 7, 13, 31, 45, 60, 92, 200, 366, 540, 1000, 3650, 36600])
 def test_axis_labels_fit_any_window(days: int) -> None:
     for start in (dt.date(2021, 1, 2), dt.date(2020, 2, 29), dt.date(2019, 12, 31)):
