@@ -850,7 +850,7 @@ def _table_of(columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
     "--days",
     type=click.IntRange(1, _MAX_REPORT_DAYS),
     default=defaults.REPORT_DAYS,
-    help="Days shown in the per-day chart.",
+    help="Days in the per-day chart: the last DAYS to the newest article (all days when the data spans fewer).",
 )
 def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     """Write a self-contained, offline HTML dashboard of the lake."""
