@@ -68,7 +68,9 @@ class DayWindow:
 @dataclass
 class ReportData:
     tz: str = "UTC"  # the zone times and days are shown in
-    tz_recorded: bool = False  # False: the lake does not say its zone (an older catalog)
+    lake_tz: str | None = (
+        None  # the zone published_date counts days in; None: not recorded (an older catalog)
+    )
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     totals: dict[str, Any] = field(default_factory=dict)
     window: DayWindow = field(default_factory=DayWindow)
@@ -171,7 +173,7 @@ def report_data(
     quarantined = rows("SELECT count(*) FROM quarantine")[0][0]
     data = ReportData(
         tz=zone_name,
-        tz_recorded=recorded is not None and tz is None,
+        lake_tz=recorded,
         generated_at=now,
         totals={
             "articles": totals[0],
@@ -359,7 +361,7 @@ def _nice_step(top: int) -> int:
         step *= 10
 
 
-_TICK_RULES = ("day", "week", "month", "quarter", "year")
+_TICK_RULES = ("day", "week", "semimonth", "month", "quarter", "year")
 
 
 def _ticks(start: dt.date, n: int, rule: str) -> list[tuple[float, str]]:
@@ -371,8 +373,10 @@ def _ticks(start: dt.date, n: int, rule: str) -> list[tuple[float, str]]:
         if rule == "day" or (rule == "week" and day.weekday() == 0):
             with_year = first or (day.month == 1 and day.day <= 7)
             out.append((i + 0.5, day.strftime("%Y-%m-%d" if with_year else "%m-%d")))
+        elif rule == "semimonth" and day.day == 16:
+            out.append((float(i), day.strftime("%b 16 %Y" if first else "%b 16")))
         elif (
-            (rule == "month" and day.day == 1)
+            (rule in ("month", "semimonth") and day.day == 1)
             or (rule == "quarter" and day.day == 1 and day.month in (1, 4, 7, 10))
             or (rule == "year" and day.day == 1 and day.month == 1)
         ):
@@ -406,7 +410,7 @@ def _axis_ticks(start: dt.date, n: int, most: int) -> tuple[list[tuple[float, st
     return [], []
 
 
-def _stacked_days(window: DayWindow, tz: str, now: dt.datetime) -> str:
+def _stacked_days(window: DayWindow, tz: str, lake_tz: str | None, now: dt.datetime) -> str:
     """Articles per day, stacked by feed: a slot for every day of the window, on a time axis."""
     left_out = []
     if window.older:
@@ -484,7 +488,8 @@ def _stacked_days(window: DayWindow, tz: str, now: dt.datetime) -> str:
         for k, key in enumerate(keys)
     )
     window_text = (
-        f'<p class="window"><b>{escape(window.description())}</b> ({escape(tz)} days): '
+        f'<p class="window"><b>{escape(window.description())}</b> '
+        f"({escape(lake_tz + ' days' if lake_tz else 'days in the zone the lake was built with')}): "
         f"{window.shown} article{'' if window.shown == 1 else 's'} in the chart.{escape(note)}</p>"
     )
     return (
@@ -610,7 +615,10 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
     runs_bars = [(str(r["started"]), int(r["rows written"])) for r in data.runs[:10]]
     sections = [
         _section(
-            "Articles per day, by feed", _stacked_days(data.window, data.tz, now), wide=True, key="per-day"
+            "Articles per day, by feed",
+            _stacked_days(data.window, data.tz, data.lake_tz, now),
+            wide=True,
+            key="per-day",
         ),
         _section("Stories copied across feeds", stories, wide=True, key="stories"),
         _section("Companies and stock codes (articles)", companies, key="companies"),
@@ -649,8 +657,8 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
     ]
     zone_note = (
         f"times in {data.tz}, the lake's zone"
-        if data.tz_recorded
-        else f"times in {data.tz}" + ("" if data.tz != "UTC" else " (the lake does not record its zone)")
+        if data.tz == data.lake_tz
+        else f"times in {data.tz}" + ("" if data.lake_tz else "; the lake's catalog does not record its zone")
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

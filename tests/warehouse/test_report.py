@@ -10,13 +10,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flows.sample import sample_article, write_sample
 from tests.conftest import ROOT
 from tests.helpers import catalog, run
 from tests.servers import BIN
-from warehouse.report import NARROW_TICKS, WIDE_TICKS, _axis_ticks, report_data, report_html
+from warehouse.report import NARROW_TICKS, WIDE_TICKS, _axis_ticks, lake_zone, report_data, report_html
 
 HOSTILE = "<script>alert(1)</script>"
 NEWEST = dt.date(2023, 1, 1)  # the hostile article's date: the newest not in the future
@@ -123,6 +124,16 @@ def test_times_are_shown_in_the_lakes_zone(report: Path) -> None:
     first_row = latest.split("</tr>")[1]
     assert "2023-01-01 00:00" in first_row  # read in Asia/Shanghai and shown there: not 2022-12-31 16:00
     assert "2090" not in latest  # dated after the report's time: not the latest article
+
+
+def test_the_zone_is_the_one_the_catalog_records() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE VIEW newslake_lake AS SELECT '/lake' AS lake_uri")  # a catalog from before tz
+    assert lake_zone(con) is None
+    con.execute("CREATE OR REPLACE VIEW newslake_lake AS SELECT '/lake' AS lake_uri, 'Europe/Paris' AS tz")
+    assert lake_zone(con) == "Europe/Paris"
+    con.execute("CREATE OR REPLACE VIEW newslake_lake AS SELECT '/lake' AS lake_uri, 'Mars/Olympus' AS tz")
+    assert lake_zone(con) is None  # shown in UTC, and said so, rather than failing
 
 
 def test_an_empty_lake_explains_every_panel(tmp_path: Path) -> None:
