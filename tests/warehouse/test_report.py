@@ -75,6 +75,7 @@ def test_the_page_loads_nothing_from_the_network(report: Path) -> None:
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert "default-src 'none'" in page  # the CSP forbids any fetch
+    assert "<script" not in page and "script-src" not in page  # and any script: the page is static
 
 
 def test_every_panel_is_there(report: Path) -> None:
