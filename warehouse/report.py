@@ -333,13 +333,16 @@ def _bars(items: list[tuple[str, int]], color: str = PALETTE[0]) -> str:
 
 
 _TEXT_COLUMNS = frozenset({"title", "feeds", "line", "feed"})  # wrapped, but never narrower than a few words
+_TIME_COLUMNS = frozenset({"started", "published", "first published"})  # never wrapped
 
 
 def _table(rows: list[dict[str, Any]], numeric: frozenset[str] = frozenset()) -> str:
     """A table that scrolls sideways in its panel when a phone is too narrow for it."""
 
     def cls(key: str) -> str:
-        return " class=num" if key in numeric else " class=text" if key in _TEXT_COLUMNS else ""
+        if key in numeric:
+            return " class=num"
+        return " class=text" if key in _TEXT_COLUMNS else " class=when" if key in _TIME_COLUMNS else ""
 
     head = "".join(f"<th{cls(k)}>{escape(str(k))}</th>" for k in rows[0])
     body = "".join(
@@ -508,7 +511,7 @@ section.wide{grid-column:1/-1}h2{font-size:15px;margin:0 0 8px}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:12px}
 td,th{border-bottom:1px solid #e2e8f0;padding:3px 6px;text-align:left;vertical-align:top}
 th{white-space:nowrap}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.text{min-width:9em}
+td.text{min-width:9em}.when{white-space:nowrap}
 .kpis{display:flex;flex-wrap:wrap;gap:8px 24px;margin:12px 0 16px}.kpis b{display:block;font-size:22px}
 .legend{margin:8px 0 0}.legend span{margin-right:12px;font-size:12px;white-space:nowrap;display:inline-block}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
@@ -546,8 +549,7 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         stories = (
             f'<p class="note">{s["stories"]} stories from {s["articles"]} articles: {s["copied"]} '
             f"{'is' if s['copied'] == 1 else 'are'} carried by more than one article ({s['copies']} "
-            "copies in all). The most copied:</p>"
-            + _table(data.copied, frozenset({"copies", "first published"}))
+            "copies in all). The most copied:</p>" + _table(data.copied, frozenset({"copies"}))
         )
     elif articles:
         stories = _empty(
@@ -648,7 +650,7 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         ),
         _section(
             f"Latest articles (times in {data.tz})",
-            _table(data.latest, frozenset({"chars", "published"}))
+            _table(data.latest, frozenset({"chars"}))
             if data.latest
             else _empty("No article has a date at or before the report's time."),
             wide=True,
