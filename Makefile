@@ -9,7 +9,7 @@ RUN := $(VENV)/bin
 
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-fast lint docs bench clean chromium compat
+.PHONY: setup run test test-fast lint docs bench clean chromium compat screenshot cjk-font
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,6 +40,23 @@ chromium:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed: the report rendering test will skip"; fi; }
+
+# docs/report.png: the report of the bundled sample lake (200 generated articles over 18 months,
+# all its days charted) at a laptop's width, photographed by headless Chromium (tests/browser.py).
+SHOT := data/screenshot
+screenshot: setup chromium cjk-font
+	rm -rf $(SHOT)
+	$(RUN)/newslake sample --out $(SHOT)/sample
+	$(RUN)/newslake run --source $(SHOT)/sample --lake $(SHOT)/lake >/dev/null
+	$(RUN)/newslake report --lake $(SHOT)/lake --out $(SHOT)/report.html --days 3650
+	$(RUN)/python -m tests.browser $(SHOT)/report.html docs/report.png --width 1280 --until '#quality'
+
+# The sample's titles and feeds are Chinese: without a CJK font Chromium draws them as boxes.
+cjk-font:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	  else echo "no CJK font (Debian: fonts-wqy-microhei): Chinese text will show as boxes"; fi; }
 
 # The clients BI tools bundle, for the catalog compatibility test: DuckDB's Python client at the
 # versions in tests/compat/python/*.txt, and DuckDB's Node client with Evidence's connector at the

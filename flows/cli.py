@@ -850,7 +850,7 @@ def _table_of(columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
     "--days",
     type=click.IntRange(1, _MAX_REPORT_DAYS),
     default=defaults.REPORT_DAYS,
-    help="Days shown in the per-day chart.",
+    help="Days in the per-day chart: the last DAYS to the newest article (all days when the data spans fewer).",
 )
 def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     """Write a self-contained, offline HTML dashboard of the lake."""
@@ -866,10 +866,11 @@ def report(out: Path, lake: Path, catalog: Path | None, days: int) -> None:
     try:
         con = connect_read_only(found, _storage_options())
         try:
-            data = _result_or_exit_on_signal(con, partial(report_data, con, days), ": no report written")
+            now = dt.datetime.now(dt.UTC)
+            data = _result_or_exit_on_signal(con, partial(report_data, con, days, now), ": no report written")
         finally:
             con.close()
-        out.write_text(report_html(data, dt.datetime.now(dt.UTC)), encoding="utf-8")
+        out.write_text(report_html(data, now), encoding="utf-8")
     except (OSError, duckdb.Error) as exc:
         _fail(_duckdb_message(exc))
     click.echo(f"wrote {_one_line_text(out)} ({data.totals.get('articles', 0)} articles)")

@@ -477,6 +477,10 @@ ARTICLE_STOCKS_DESCRIPTION = (
     "One row per article and stock code (articles.stock_mentions exploded): how the code was found "
     "(found_by: markup, code or list) and the text as it appears (mention_text)."
 )
+LAKE_VIEW_DESCRIPTION = (
+    "One row about the lake itself: where it is (lake_uri) and the time zone its naive dates were "
+    "read in and published_date counts days in (tz; null for a lake built before it was recorded)."
+)
 STAGED_SIGNATURES = pl.Schema(  # a parsed row's signature, as its batch staged it
     {**ARTICLES.schema_of("source_path"), **STORY_SIGNATURES.polars_schema}
 )

@@ -95,9 +95,15 @@ def view_statements(storage: Storage, state: LakeState) -> list[tuple[str, str]]
         ("boilerplate", _parquet_select(BOILERPLATE, stored(state.boilerplate))),
     ]
     statements = [(name, f"CREATE VIEW {name} AS {sql}") for name, sql in base]
-    # Readers need to know where the lake is to reach a remote one (see warehouse.readonly).
+    # Readers need to know where the lake is to reach a remote one (see warehouse.readonly), and
+    # the zone its dates are in to show times as published_date counts them (the report).
+    tz = (state.row_settings or {}).get("tz")
     statements.append(
-        ("newslake_lake", f"CREATE VIEW newslake_lake AS SELECT {_quoted(storage.root)} AS lake_uri")
+        (
+            "newslake_lake",
+            f"CREATE VIEW newslake_lake AS SELECT {_quoted(storage.root)} AS lake_uri, "
+            f"{_quoted(tz) if tz else 'CAST(NULL AS VARCHAR)'} AS tz",
+        )
     )
     for name, sql in mart_sql():
         statements.append((name, f"CREATE VIEW {name} AS {sql}"))

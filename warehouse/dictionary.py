@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transforms.reasons import REASON_DESCRIPTIONS
-from transforms.schema import ARTICLE_STOCKS_DESCRIPTION, TABLES
+from transforms.schema import ARTICLE_STOCKS_DESCRIPTION, LAKE_VIEW_DESCRIPTION, TABLES
 from warehouse.catalog import duckdb_type, mart_sql
 
 
@@ -23,7 +23,8 @@ def data_dictionary_markdown() -> str:
             nullable = "yes" if c.nullable else "no"
             lines.append(f"| `{c.name}` | {duckdb_type(c.dtype)} | {nullable} | {c.description}{key} |")
         lines.append("")
-    lines += ["## Views over the datasets", "", f"- `article_stocks`: {ARTICLE_STOCKS_DESCRIPTION}"]
+    lines += ["## Views over the datasets", "", f"- `newslake_lake`: {LAKE_VIEW_DESCRIPTION}"]
+    lines.append(f"- `article_stocks`: {ARTICLE_STOCKS_DESCRIPTION}")
     for name, sql in mart_sql():
         comment = next((ln[2:].strip() for ln in sql.splitlines() if ln.startswith("--")), "")
         if name != "article_stocks":
