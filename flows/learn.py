@@ -403,6 +403,23 @@ def lake_names(
     )
 
 
+_MATCHED = ["source_path", "body_text", "stock_mentions"]  # what a row's name mentions come from
+
+
+def _differing(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> list[str]:
+    """Source paths of the rows (_MATCHED columns) whose name mentions the matcher changes: a
+    substring prefilter on the changed names, then the word match on its hits only."""
+    hit = rows.filter(pl.col("body_text").str.contains_any(changed))
+    if hit.is_empty():
+        return []
+    again = with_name_mentions(hit, matcher)
+    same = [
+        a == b
+        for a, b in zip(hit["stock_mentions"].to_list(), again["stock_mentions"].to_list(), strict=True)
+    ]
+    return hit.filter(~pl.Series(same, dtype=pl.Boolean()))["source_path"].to_list()
+
+
 @dataclass(frozen=True)
 class _NamesLearned:
     name_counts: pl.DataFrame
@@ -469,11 +486,9 @@ class _NamesRun:
         changed = names.changed
         winners = self.plan.winners.select("source_path")
         hits: dict[str, set[str]] = {}
-        for partition, frame in self.staged.article_columns(["source_path", "body_text"]):
-            found = frame.join(winners, on="source_path", how="semi").filter(
-                pl.col("body_text").str.contains_any(changed)
-            )
-            hits.setdefault(partition, set()).update(found["source_path"].to_list())
+        for partition, frame in self.staged.article_columns(_MATCHED):
+            found = _differing(frame.join(winners, on="source_path", how="semi"), changed, matcher)
+            hits.setdefault(partition, set()).update(found)
         for partition, paths in sorted(hits.items()):
             ordered = sorted(paths)
             for start in range(0, len(ordered), self.rows_per_file):
@@ -512,13 +527,11 @@ class _NamesRun:
         for name, files in sorted(self.lake.state().partitions.items()):
             year, month = partition_key(name)
             for rel in files:
-                texts = self.lake.rows(rel, ["source_path", "body_text"])
-                hit = texts.filter(
-                    ~pl.col("source_path").is_in(skip) & pl.col("body_text").str.contains_any(changed)
-                )
-                if hit.is_empty():
+                texts = self.lake.rows(rel, _MATCHED).filter(~pl.col("source_path").is_in(skip))
+                hit = _differing(texts, changed, matcher)
+                if not hit:
                     continue
-                rows = self.lake.rows(rel).filter(pl.col("source_path").is_in(hit["source_path"].implode()))
+                rows = self.lake.rows(rel).filter(pl.col("source_path").is_in(pl.Series(hit).implode()))
                 rows = ARTICLES.conform(
                     rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
                 )

@@ -44,8 +44,8 @@ class ParseOptions:
     # The user's securities list: names found in the text become stock mentions ("list").
     securities: Securities | None = None
     # The names the archive has taught (name -> code, the user's list's names left out): names
-    # found in the text become stock mentions ("name"); the learn stage re-derives the rows whose
-    # names its final model changes.
+    # found in the text become stock mentions ("name", added to a whole batch at once:
+    # transforms.batch); the learn stage re-derives the rows whose names its final model changes.
     learned_names: Securities | None = None
 
     def learned_for(self, key: int | None) -> frozenset[int]:
@@ -105,9 +105,7 @@ def article_row(
     paragraphs = split.kept
     body_text = "\n".join(paragraphs)
 
-    mentions = stock_mentions_of(
-        body.stock_codes, body_text, body.link_urls, options.securities, options.learned_names
-    )
+    mentions = stock_mentions_of(body.stock_codes, body_text, body.link_urls, options.securities)
     return {
         "article_id": article_id_of(categories, title, published_at, content_hash),
         "source_path": source_path,
