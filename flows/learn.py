@@ -486,9 +486,20 @@ class _NamesRun:
         changed = names.changed
         winners = self.plan.winners.select("source_path")
         hits: dict[str, set[str]] = {}
+        held: list[pl.DataFrame] = []  # a file's worth of staged texts at a time, one match each
+
+        def matched(partition: str) -> None:
+            if held:
+                hits.setdefault(partition, set()).update(_differing(pl.concat(held), changed, matcher))
+                held.clear()
+
+        last = None
         for partition, frame in self.staged.article_columns(_MATCHED):
-            found = _differing(frame.join(winners, on="source_path", how="semi"), changed, matcher)
-            hits.setdefault(partition, set()).update(found)
+            if partition != last or sum(f.height for f in held) >= self.rows_per_file:
+                matched(str(last))
+                last = partition
+            held.append(frame.join(winners, on="source_path", how="semi"))
+        matched(str(last))
         for partition, paths in sorted(hits.items()):
             ordered = sorted(paths)
             for start in range(0, len(ordered), self.rows_per_file):

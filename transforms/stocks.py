@@ -236,23 +236,50 @@ def securities_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
+# A run of the characters jieba segments together (its re_han_default): rjieba cuts each run on
+# its own, so a text's word boundaries inside a run are the run's, and every other character
+# stands alone.
+_SEGMENTED_RUN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
+
+
+def _is_boundary(text: str, position: int, runs: dict[int, set[int]]) -> bool:
+    """Whether rjieba's words of the text start or end at position (runs: the boundaries of each
+    run segmented so far, by the run's start)."""
+    if position <= 0 or position >= len(text):
+        return True
+    if not (
+        _SEGMENTED_RUN.match(text, position - 1, position)
+        and _SEGMENTED_RUN.match(text, position, position + 1)
+    ):
+        return True
+    start = position
+    while start > 0 and _SEGMENTED_RUN.match(text, start - 1, start):
+        start -= 1
+    if start not in runs:
+        import rjieba  # here: only a run that holds a listed name is segmented
+
+        run = _SEGMENTED_RUN.match(text, start)
+        assert run is not None
+        runs[start] = {
+            start + offset for _word, begin, end in rjieba.tokenize(run.group(0)) for offset in (begin, end)
+        }
+    return position in runs[start]
+
+
 def listed_name_mentions(
     text: str, codes_by_name: Mapping[str, str], pattern: re.Pattern[str] | None
 ) -> list[tuple[str, str]]:
     """(code, name) for every name of a securities list the text mentions as a word: the match
-    must start and end where rjieba's words do, so 中国动力 is not found in 中国动力电池."""
+    must start and end where rjieba's words do, so 中国动力 is not found in 中国动力电池 (only the
+    runs of text around a match are segmented: the same boundaries as the whole text's)."""
     if pattern is None or not text:
         return []
-    matches = [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
-    if not matches:
-        return []
-    import rjieba  # here: only a text that carries a listed name is segmented
-
-    bounds = {0, len(text)}
-    for _word, start, end in rjieba.tokenize(text):
-        bounds.add(start)
-        bounds.add(end)
-    return [(codes_by_name[name], name) for start, end, name in matches if start in bounds and end in bounds]
+    runs: dict[int, set[int]] = {}
+    return [
+        (codes_by_name[m.group(0)], m.group(0))
+        for m in pattern.finditer(text)
+        if _is_boundary(text, m.start(), runs) and _is_boundary(text, m.end(), runs)
+    ]
 
 
 def listed_code(raw: str) -> str | None:
