@@ -39,6 +39,7 @@ class BatchJob:
     storage_options: dict[str, Any] = field(default_factory=dict)
     learned_lines: dict[int, list[int]] = field(default_factory=dict)  # the lake's model, by feed
     securities: dict[str, str] = field(default_factory=dict)  # the user's list: name -> code
+    learned_names: dict[str, str] = field(default_factory=dict)  # names the archive teaches -> code
 
 
 @contextmanager
@@ -81,6 +82,7 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
         keyword_weights=jieba_keyword_weights(),
         learned_lines={key: frozenset(hashes) for key, hashes in job.learned_lines.items()},
         securities=Securities(job.securities) if job.securities else None,
+        learned_names=Securities(job.learned_names) if job.learned_names else None,
     )
     processed: list[tuple[str, int, int, str | None, bool]] = []
     raws = []

@@ -22,3 +22,24 @@ def _jieba_file(*parts: str) -> Path:
 @lru_cache(maxsize=1)
 def jieba_keyword_weights() -> KeywordWeights:
     return keyword_weights(_jieba_file("analyse", "idf.txt").read_bytes())
+
+
+# A common word of jieba's dictionary (the one rjieba segments with): this frequent, and not tagged
+# an organisation's or another proper noun's name (nt, nz). Sina links 太平洋 (2721), 老百姓 (2994)
+# and 太阳能 (464) to their companies; 苹果, 联想, 大众, 长城, 光明 are as frequent. Company names
+# the dictionary knows are rarer (格力电器 6, 招商银行 85, 腾讯 98) or tagged nt/nz (中国移动,
+# 搜狐); 百度 and 小米 (tagged n) are the losses.
+COMMON_WORD_FREQUENCY = 200
+
+
+@lru_cache(maxsize=1)
+def jieba_common_words() -> frozenset[str]:
+    """Words a learned name must not be (transforms.names.learned_names): matched as a name, a
+    common word would be a stock mention in every text that uses the word."""
+    words = []
+    for line in _jieba_file("dict.txt").read_text(encoding="utf-8").splitlines():
+        parts = line.split(" ")
+        frequent = len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) >= COMMON_WORD_FREQUENCY
+        if frequent and (len(parts) < 3 or parts[2] not in ("nt", "nz")):
+            words.append(parts[0])
+    return frozenset(words)

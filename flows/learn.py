@@ -1,7 +1,8 @@
 """The learn stage: what the archive teaches, between transform and merge.
 
 plan → transform → learn → merge → commit → publish. A model is learned from the whole lake,
-not from one file (today: the lines each feed repeats, its boilerplate). The stage takes the
+not from one file (the lines each feed repeats, its boilerplate; copies of one story; the names
+of listed companies the archive pairs with their codes). The stage takes the
 merge plan (which rows enter the lake, which leave it) and the stored model, and gives the next
 model and every row whose fields the model change alters, re-derived and staged in place of the
 parsed ones, so that an incremental lake always equals a clean build. The model arithmetic is
@@ -11,12 +12,23 @@ through the run's staging; the writer only stores and commits what it is given.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash, line_key
+from transforms.names import (
+    NAME_PAIRS_SCHEMA,
+    NameModel,
+    NameRule,
+    changed_names,
+    learned_names,
+    matched_names,
+    name_pairs,
+    next_name_counts,
+    with_name_mentions,
+)
 from transforms.relearn import article_lines, relearned_articles
 from transforms.schema import (
     ARTICLE_FEED,
@@ -26,9 +38,11 @@ from transforms.schema import (
     LINE_COUNTS,
     LINE_KEY,
     LINE_SIGHTINGS,
+    NAME_COUNTS,
     STORY_EDGES,
     STORY_SIGNATURES,
 )
+from transforms.stocks import Securities
 from transforms.stories import story_edges, story_members, text_signatures, with_stories
 from warehouse.feed_model import (
     SIGHTING_BUCKETS,
@@ -423,6 +437,171 @@ def signed_texts(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _common_words() -> frozenset[str]:
+    from flows.keyword_table import jieba_common_words
+
+    return jieba_common_words()
+
+
+def lake_names(
+    lake: LakeWriter, rule: NameRule, listed: Mapping[str, str], common_words: Collection[str] | None = None
+) -> NameModel:
+    """The names the committed lake has learned, as this run's batches match them (the user's
+    list's names left out): its rows were all derived with them."""
+    counts = lake.dataset("name_counts")
+    if counts.is_empty():
+        return {}
+    return matched_names(
+        learned_names(counts, rule, _common_words() if common_words is None else common_words), listed
+    )
+
+
+_MATCHED = ["source_path", "body_text", "stock_mentions"]  # what a row's name mentions come from
+
+
+def _differing(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> list[str]:
+    """Source paths of the rows (_MATCHED columns) whose name mentions the matcher changes: a
+    substring prefilter on the changed names, then the word match on its hits only."""
+    hit = rows.filter(pl.col("body_text").str.contains_any(changed))
+    if hit.is_empty():
+        return []
+    again = with_name_mentions(hit, matcher)
+    same = [
+        a == b
+        for a, b in zip(hit["stock_mentions"].to_list(), again["stock_mentions"].to_list(), strict=True)
+    ]
+    return hit.filter(~pl.Series(same, dtype=pl.Boolean()))["source_path"].to_list()
+
+
+@dataclass(frozen=True)
+class _NamesLearned:
+    name_counts: pl.DataFrame
+    old_name_counts: pl.DataFrame
+    model: NameModel  # the names every row is matched with after the run
+    changed: list[str]  # names whose code the run changed (learned, unlearned, another code)
+
+
+@dataclass
+class _NamesRun:
+    """One run's names: the pairs the rows entering and leaving the lake teach counted into the
+    lake's NAME_COUNTS, the names learned from them, and every row whose "name" mentions the
+    change alters re-derived and staged (found by a scan of the texts for the changed names)."""
+
+    lake: LakeWriter
+    staged: StagedRun
+    plan: MergePlan
+    rows_per_file: int
+    keys: list[pl.DataFrame] = field(default_factory=list)  # STAGED_KEYS of lake rows re-derived
+
+    def learned(
+        self, rule: NameRule, listed: Mapping[str, str], common_words: Collection[str] | None
+    ) -> _NamesLearned:
+        plan, lake = self.plan, self.lake
+        old_counts = NAME_COUNTS.empty_frame() if plan.fresh else lake.dataset("name_counts")
+        leaving = pl.DataFrame(schema=NAME_PAIRS_SCHEMA) if plan.fresh else self._pairs_of_rows(plan.removed)
+        winners = plan.winners.select("source_path")
+        incoming = pl.concat(
+            [pl.DataFrame(schema=NAME_PAIRS_SCHEMA)]
+            + [
+                name_pairs(frame.join(winners, on="source_path", how="semi"))
+                for _, frame in self.staged.article_columns(["source_path", "stock_names"])
+            ]
+        )
+        counts = next_name_counts(old_counts, leaving, incoming)
+        words: Collection[str] = ()
+        if not (counts.is_empty() and old_counts.is_empty()):
+            words = _common_words() if common_words is None else common_words
+        old_model = matched_names(learned_names(old_counts, rule, words), listed)
+        model = matched_names(learned_names(counts, rule, words), listed)
+        return _NamesLearned(counts, old_counts, model, changed_names(old_model, model))
+
+    def _pairs_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Name pairs of loaded rows (source_path, year, month), read from their files."""
+        frames = [pl.DataFrame(schema=NAME_PAIRS_SCHEMA)]
+        partitions = self.lake.state().partitions
+        for (name,), part in (
+            rows.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
+        ):
+            paths = part["source_path"].implode()
+            for rel in partitions.get(str(name), []):
+                taught = self.lake.rows(rel, ["source_path", "stock_names"])
+                frames.append(name_pairs(taught.filter(pl.col("source_path").is_in(paths))))
+        return pl.concat(frames)
+
+    def restaged(self, names: _NamesLearned, done: pl.DataFrame) -> pl.DataFrame:
+        """Stage every row whose "name" mentions the final model changes: this run's parsed rows
+        were matched with the lake's names, the lake's rows too, so only rows whose text holds a
+        changed name can differ. done: source paths another pass staged with the final names.
+        Gives the STAGED_KEYS of the lake's rows staged."""
+        if not names.changed:
+            return self.plan.winners.clear().select(STAGED_KEYS)
+        matcher = Securities(names.model)
+        changed = names.changed
+        winners = self.plan.winners.select("source_path")
+        hits: dict[str, set[str]] = {}
+        held: list[pl.DataFrame] = []  # a file's worth of staged texts at a time, one match each
+
+        def matched(partition: str) -> None:
+            if held:
+                hits.setdefault(partition, set()).update(_differing(pl.concat(held), changed, matcher))
+                held.clear()
+
+        last = None
+        for partition, frame in self.staged.article_columns(_MATCHED):
+            if partition != last or sum(f.height for f in held) >= self.rows_per_file:
+                matched(str(last))
+                last = partition
+            held.append(frame.join(winners, on="source_path", how="semi"))
+        matched(str(last))
+        for partition, paths in sorted(hits.items()):
+            ordered = sorted(paths)
+            for start in range(0, len(ordered), self.rows_per_file):
+                self._stage_changed(
+                    self.staged.articles(partition, ordered[start : start + self.rows_per_file]), matcher
+                )
+        if not self.plan.fresh:
+            self._restaged_lake_rows(changed, matcher, done)
+        return pl.concat([self.plan.winners.clear().select(STAGED_KEYS), *self.keys])
+
+    def _stage_changed(self, rows: pl.DataFrame, matcher: Securities) -> pl.DataFrame:
+        """Stage the rows whose mentions differ once matched again; their keys."""
+        if rows.is_empty():
+            return rows.select(STAGED_KEYS)
+        again = with_name_mentions(rows, matcher)
+        differ = pl.Series(
+            [
+                a != b
+                for a, b in zip(
+                    rows["stock_mentions"].to_list(), again["stock_mentions"].to_list(), strict=True
+                )
+            ],
+            dtype=pl.Boolean(),
+        )
+        again = ARTICLES.conform(again.filter(differ))
+        if not again.is_empty():
+            self.staged.staged_relearned(again)
+        return again.select(STAGED_KEYS)
+
+    def _restaged_lake_rows(self, changed: list[str], matcher: Securities, done: pl.DataFrame) -> None:
+        """The lake's staying rows whose text holds a changed name, matched again: each file's
+        texts read (two columns), a substring prefilter, the word-boundary match on the hits only."""
+        skip = pl.concat(
+            [self.plan.removed["source_path"], self.plan.winners["source_path"], done["source_path"]]
+        ).implode()
+        for name, files in sorted(self.lake.state().partitions.items()):
+            year, month = partition_key(name)
+            for rel in files:
+                texts = self.lake.rows(rel, _MATCHED).filter(~pl.col("source_path").is_in(skip))
+                hit = _differing(texts, changed, matcher)
+                if not hit:
+                    continue
+                rows = self.lake.rows(rel).filter(pl.col("source_path").is_in(pl.Series(hit).implode()))
+                rows = ARTICLES.conform(
+                    rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
+                )
+                self.keys.append(self._stage_changed(rows, matcher))
+
+
 def learned_models(
     lake: LakeWriter,
     staged: StagedRun,
@@ -431,18 +610,34 @@ def learned_models(
     rows_per_file: int,
     story_threshold: float,
     rederive: Rederive = _rederived_with_keywords,
+    name_rule: NameRule | None = None,
+    listed: Mapping[str, str] | None = None,
+    common_words: Collection[str] | None = None,
 ) -> Learned | None:
     """The learn stage: the lake's next models after the merge plan, the rows they change
     re-derived and staged (None for a plan that loads nothing: a rejected or empty run).
-    Boilerplate first: a row whose text it changes is then signed again for its story."""
+    Names first (what they are learned from depends on no other model), then boilerplate (a row
+    whose text it changes is matched with the final names and signed again for its story), then
+    the rows the names change, then stories. listed: the user's securities list (name -> code),
+    whose names are never the archive's; common_words: jieba's, unless given."""
     if not plan.loads:
         return None
-    boilerplate = _BoilerplateRun(lake, staged, plan, rows_per_file, rederive).learned(rule)
+    names_run = _NamesRun(lake, staged, plan, rows_per_file)
+    names = names_run.learned(name_rule or NameRule(), listed or {}, common_words)
+    matcher = Securities(names.model)
+
+    def rederived(rows: pl.DataFrame, model: Model) -> pl.DataFrame:
+        return ARTICLES.conform(with_name_mentions(rederive(rows, model), matcher))
+
+    boilerplate = _BoilerplateRun(lake, staged, plan, rows_per_file, rederived).learned(rule)
+    named = names_run.restaged(names, boilerplate.rederived)
     stories = _StoryRun(lake, staged, plan).learned(
         story_threshold, boilerplate.rewritten, boilerplate.resigned
     )
     return Learned(
-        rederived=pl.concat([boilerplate.rederived, stories.rederived]).unique("source_path", keep="first"),
+        rederived=pl.concat([boilerplate.rederived, named, stories.rederived]).unique(
+            "source_path", keep="first"
+        ),
         line_counts=boilerplate.line_counts,
         old_line_counts=boilerplate.old_line_counts,
         line_sightings=boilerplate.line_sightings,
@@ -451,4 +646,6 @@ def learned_models(
         old_story_signatures=stories.old_signatures,
         story_edges=stories.edges,
         old_story_edges=stories.old_edges,
+        name_counts=names.name_counts,
+        old_name_counts=names.old_name_counts,
     )

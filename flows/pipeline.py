@@ -18,7 +18,7 @@ import polars as pl
 
 from flows.batch_job import BatchJob, BatchRows
 from flows.executors import batches_in_processes
-from flows.learn import learned_models, sample_model
+from flows.learn import lake_names, learned_models, sample_model
 from flows.settings import Settings
 from flows.source import Source
 from transforms.schema import RUNS, RunStatus
@@ -155,8 +155,9 @@ def learned_run(
     """The learn stage: the lake's models after the run, the rows they change re-derived (staged
     in place of the parsed ones: `staged` is the merge plan's, whose parsed_rows returns them)."""
     return learned_models(
-        writer, staged, merge, settings.learning_rule, settings.rows_per_file, settings.story_min_similarity
-    )
+        writer, staged, merge, settings.learning_rule, settings.rows_per_file, settings.story_min_similarity,
+        name_rule=settings.name_rule, listed=settings.securities_names,
+    )  # fmt: skip
 
 
 def merged_run(
@@ -249,6 +250,7 @@ def batch_jobs(
     now: dt.datetime,
     learned: dict[int, frozenset[int]],
     first_index: int = 0,
+    names: dict[str, str] | None = None,
 ) -> list[BatchJob]:
     rows: BatchRows = list(
         candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows()
@@ -267,6 +269,7 @@ def batch_jobs(
             storage_options=settings.storage_options,
             learned_lines={key: sorted(hashes) for key, hashes in learned.items()},
             securities=settings.securities_names,
+            learned_names=names or {},
         )
         for index, batch in enumerate(
             batched_rows(rows, settings.batch_size, settings.batch_bytes), first_index
@@ -334,7 +337,14 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             plan = stages.plan(settings, writer)
             sample, rest = sampled_candidates(plan.candidates)
             model = writer.boilerplate_model()
-            jobs = batch_jobs(sample, settings, staging, summary.run_id, now, model)
+            # The lake's names (none for a full build): the learn stage re-derives the rows whose
+            # names its final model changes.
+            names = (
+                {}
+                if settings.full_refresh
+                else lake_names(writer, settings.name_rule, settings.securities_names)
+            )
+            jobs = batch_jobs(sample, settings, staging, summary.run_id, now, model, names=names)
             say(
                 f"plan: {plan.seen} files, {plan.candidates.height} to read ({sample.height} first, as a sample), "
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
@@ -346,7 +356,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                 model = sample_model(
                     model, sampled, sample.height / plan.candidates.height, settings.learning_rule
                 )
-            more = batch_jobs(rest, settings, staging, summary.run_id, now, model, len(jobs))
+            more = batch_jobs(rest, settings, staging, summary.run_id, now, model, len(jobs), names)
             counts += stages.transform(more, settings.workers)
             same_bytes = sum(c["same_bytes"] for c in counts)
             say(

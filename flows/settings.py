@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from flows import defaults
 from flows.securities import securities_digest, securities_list
 from transforms.boilerplate import LearningRule
+from transforms.names import NameRule
 from warehouse.layout import ROWS_PER_FILE, lock_path
 from warehouse.storage import is_remote
 
@@ -30,6 +31,7 @@ ROW_SETTINGS = (
     "boilerplate_template_min_share",
     "boilerplate_template_min_articles",
     "story_min_similarity",
+    "names_min_articles",
     "securities",  # recorded as a digest of the list's content (Settings.row_settings)
 )
 
@@ -114,6 +116,12 @@ class Settings(BaseModel):
         description="Two articles are copies of one story when their texts' estimated shingle "
         "Jaccard reaches this.",
     )
+    names_min_articles: int = Field(
+        defaults.NAMES_MIN_ARTICLES,
+        ge=1,
+        description="A name the archive teaches (a stock link around it, its code after it, a cashtag) "
+        "is matched in every article once this many articles teach it with one code.",
+    )
     securities: Path | None = Field(
         None,
         description="A CSV or Parquet list of securities (columns code, name, aliases): their names "
@@ -183,6 +191,10 @@ class Settings(BaseModel):
             self.boilerplate_template_min_share,
             self.boilerplate_template_min_articles,
         )
+
+    @property
+    def name_rule(self) -> NameRule:
+        return NameRule(min_articles=self.names_min_articles)
 
     @property
     def catalog_path(self) -> Path:

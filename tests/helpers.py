@@ -179,7 +179,7 @@ def run_through_writer(
     """One run driven by hand through the lake writer and the learn stage, as flows.pipeline
     orders them (no pipeline, no pool): the lake object and the stage tested directly."""
     from flows.batch_job import BatchJob, transformed_batch
-    from flows.learn import learned_models
+    from flows.learn import lake_names, learned_models
     from flows.pipeline import merge_options
     from flows.source import Source
     from warehouse.incremental import planned_changes
@@ -197,6 +197,7 @@ def run_through_writer(
         index=0, rows=rows, source=str(source), lake=str(lake), staging=staging, run_id=run_id, now=NOW,
         tz=settings.tz, max_file_bytes=settings.max_file_bytes, storage_options={},
         learned_lines={k: sorted(v) for k, v in writer.boilerplate_model().items()},
+        learned_names=lake_names(writer, settings.name_rule, settings.securities_names),
     )  # fmt: skip
     if rows:
         transformed_batch(job)
@@ -212,8 +213,9 @@ def run_through_writer(
     options = merge_options(settings.model_copy(update={"allow_mass_delete": True}), run_id)
     merge = writer.planned_merge(changes, options)
     learned = learned_models(
-        writer, staged, merge, settings.learning_rule, settings.rows_per_file, settings.story_min_similarity
-    )
+        writer, staged, merge, settings.learning_rule, settings.rows_per_file, settings.story_min_similarity,
+        name_rule=settings.name_rule, listed=settings.securities_names,
+    )  # fmt: skip
     writer.prepare(merge, learned, options, NOW)
     writer.commit({"run_id": run_id}, retain_seconds=0.0)
     storage.delete_tree(staging)

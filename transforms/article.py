@@ -24,7 +24,7 @@ from transforms.fields import (
 )
 from transforms.frontmatter import front_matter
 from transforms.keywords import KeywordWeights
-from transforms.stocks import Securities, stock_mentions_of
+from transforms.stocks import Securities, stock_mentions_of, stock_names_of
 from transforms.version import PARSER_VERSION
 
 
@@ -43,6 +43,10 @@ class ParseOptions:
     learned_lines: Mapping[int, frozenset[int]] = field(default_factory=dict)
     # The user's securities list: names found in the text become stock mentions ("list").
     securities: Securities | None = None
+    # The names the archive has taught (name -> code, the user's list's names left out): names
+    # found in the text become stock mentions ("name", added to a whole batch at once:
+    # transforms.batch); the learn stage re-derives the rows whose names its final model changes.
+    learned_names: Securities | None = None
 
     def learned_for(self, key: int | None) -> frozenset[int]:
         return self.learned_lines.get(key, frozenset()) if key is not None else frozenset()
@@ -131,6 +135,8 @@ def article_row(
         "boilerplate_at": split.removed_at,
         "stock_codes": [mention["stock_code"] for mention in mentions],
         "stock_mentions": mentions,
+        # From the markup and the text before the feed's learned lines go: the file alone decides.
+        "stock_names": stock_names_of(body.linked_names, "\n".join(lines)),
         "image_urls": body.image_urls,
         "link_urls": body.link_urls,
         "has_video": body.has_video,

@@ -12,6 +12,7 @@ import pyarrow as pa
 from transforms.article import ParseOptions, article_row
 from transforms.keywords import KeywordWeights, keyword_tokens
 from transforms.measures import MEASURES, with_text_measures
+from transforms.names import with_name_mentions
 from transforms.raw import RawFile
 from transforms.reasons import Quarantined, Reason
 from transforms.schema import ARTICLES, QUARANTINE, STRINGS
@@ -104,6 +105,7 @@ def parsed_batch(files: Iterable[RawFile], options: ParseOptions) -> ParsedBatch
                     options,
                 )
             )
-    return ParsedBatch(
-        articles=articles_frame(rows, options.keyword_weights), quarantine=quarantine_frame(held)
-    )
+    articles = articles_frame(rows, options.keyword_weights)
+    if options.learned_names is not None:  # over the whole batch: one pass for every text
+        articles = ARTICLES.conform(with_name_mentions(articles, options.learned_names))
+    return ParsedBatch(articles=articles, quarantine=quarantine_frame(held))

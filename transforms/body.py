@@ -13,7 +13,7 @@ from bs4.builder._lxml import LXMLTreeBuilder
 
 from transforms.fields import image_url_of
 from transforms.markup import BLOCK_TAGS, EDITOR_CLASS, PROMO_CLASSES, leaner_markup
-from transforms.stocks import stock_codes_of
+from transforms.stocks import linked_stock_names, stock_codes_of
 from transforms.text import clean_text
 
 _EDITOR_LINE = re.compile(r"^责任编辑\s*[：:]\s*(.*?)\s*$")
@@ -74,6 +74,7 @@ class ArticleBody:
     editor: str | None = None
     editor_code: str | None = None
     stock_codes: list[str] = field(default_factory=list)
+    linked_names: list[tuple[str, str]] = field(default_factory=list)  # (name, code) of stock links
     image_urls: list[str] = field(default_factory=list)
     link_urls: list[str] = field(default_factory=list)
     has_video: bool = False
@@ -281,4 +282,5 @@ def article_body(html: str) -> ArticleBody:
     lean = leaner_markup(html)
     body = collected_body(lean.html, lean.line_break)
     body.stock_codes = stock_codes
+    body.linked_names = linked_stock_names(html)
     return body

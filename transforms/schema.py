@@ -204,7 +204,17 @@ ARTICLES = Table(
             False,
             "One entry per code of stock_codes: found_by (markup: Sina's stock link or quote markup; code: "
             "written in the text after a name, in a cashtag or in a quote link; list: a name of the "
-            "securities list) and written, the text as it appears.",
+            "securities list; name: a name the archive teaches, see stock_names, found as a word of the "
+            "text) and written, the text as it appears.",
+        ),
+        _c(
+            "stock_names",
+            pl.List(pl.Struct({"stock_name": pl.String(), "stock_code": pl.String()})),
+            False,
+            "The (name, code) pairs this article teaches, each once: a Sina stock link around a name, "
+            "a name followed by its code in the text, a cashtag. Names normalised (NFKC, no blanks, "
+            "no -SW/-W class mark); counted over the lake (name_counts) into the names matched in "
+            "every article (stock_mentions found_by name).",
         ),
         _c(
             "image_urls",
@@ -445,8 +455,20 @@ STORY_EDGES = Table(
     ),
 )
 
+NAME_COUNTS = Table(
+    name="name_counts",
+    description="How many loaded articles teach each (name, stock code) pair (articles.stock_names). "
+    "Kept in the store: the names matched in every article are learned from it (transforms/names.py).",
+    columns=(
+        _c("name", pl.String(), False, "The name as taught, normalised (articles.stock_names)."),
+        _c("stock_code", pl.String(), False, "The code it is taught with (Sina's style, e.g. sh600519)."),
+        _c("articles", pl.Int64(), False, "Loaded articles teaching the pair."),
+    ),
+)
+
 TABLES = (
     ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS, LINE_SIGHTINGS, STORY_SIGNATURES, STORY_EDGES,
+    NAME_COUNTS,
 )  # fmt: skip
 
 # Column sets the pipeline moves between stages, taken from the tables above.
@@ -475,7 +497,8 @@ ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines", "boilerplate_
 
 ARTICLE_STOCKS_DESCRIPTION = (
     "One row per article and stock code (articles.stock_mentions exploded): how the code was found "
-    "(found_by: markup, code or list) and the text as it appears (mention_text)."
+    "(found_by: markup, code, list or name: a name the archive teaches, matched as a word of the "
+    "text) and the text as it appears (mention_text)."
 )
 LAKE_VIEW_DESCRIPTION = (
     "One row about the lake itself: where it is (lake_uri) and the time zone its naive dates were "

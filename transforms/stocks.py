@@ -4,6 +4,7 @@ normalised (sh600519, hk00700, gb_aapl), deduplicated, in order of appearance.""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -209,10 +210,12 @@ def stock_mentions_of(
     text: str,
     links: list[str] | tuple[str, ...] = (),
     securities: Securities | None = None,
+    names: Securities | None = None,
 ) -> list[dict[str, str]]:
     """One mention per code (stock_code, found_by, written): Sina's markup first ("markup", the
     code), then codes written in the text or a quote link ("code", the text as it appears), then
-    names of the user's securities list ("list", the name)."""
+    names of the user's securities list ("list", the name), then names the archive teaches
+    ("name", the name; transforms/names.py)."""
     mentions: dict[str, dict[str, str]] = {}
     for code in markup_codes:
         mentions.setdefault(code, {"stock_code": code, "found_by": "markup", "written": code})
@@ -221,6 +224,9 @@ def stock_mentions_of(
     if securities is not None:
         for code, name in listed_name_mentions(text, securities.codes_by_name, securities.pattern):
             mentions.setdefault(code, {"stock_code": code, "found_by": "list", "written": name})
+    if names is not None:
+        for code, name in listed_name_mentions(text, names.codes_by_name, names.pattern):
+            mentions.setdefault(code, {"stock_code": code, "found_by": "name", "written": name})
     return list(mentions.values())
 
 
@@ -230,23 +236,50 @@ def securities_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
+# A run of the characters jieba segments together (its re_han_default): rjieba cuts each run on
+# its own, so a text's word boundaries inside a run are the run's, and every other character
+# stands alone.
+_SEGMENTED_RUN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
+
+
+def _is_boundary(text: str, position: int, runs: dict[int, set[int]]) -> bool:
+    """Whether rjieba's words of the text start or end at position (runs: the boundaries of each
+    run segmented so far, by the run's start)."""
+    if position <= 0 or position >= len(text):
+        return True
+    if not (
+        _SEGMENTED_RUN.match(text, position - 1, position)
+        and _SEGMENTED_RUN.match(text, position, position + 1)
+    ):
+        return True
+    start = position
+    while start > 0 and _SEGMENTED_RUN.match(text, start - 1, start):
+        start -= 1
+    if start not in runs:
+        import rjieba  # here: only a run that holds a listed name is segmented
+
+        run = _SEGMENTED_RUN.match(text, start)
+        assert run is not None
+        runs[start] = {
+            start + offset for _word, begin, end in rjieba.tokenize(run.group(0)) for offset in (begin, end)
+        }
+    return position in runs[start]
+
+
 def listed_name_mentions(
     text: str, codes_by_name: Mapping[str, str], pattern: re.Pattern[str] | None
 ) -> list[tuple[str, str]]:
     """(code, name) for every name of a securities list the text mentions as a word: the match
-    must start and end where rjieba's words do, so 中国动力 is not found in 中国动力电池."""
+    must start and end where rjieba's words do, so 中国动力 is not found in 中国动力电池 (only the
+    runs of text around a match are segmented: the same boundaries as the whole text's)."""
     if pattern is None or not text:
         return []
-    matches = [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
-    if not matches:
-        return []
-    import rjieba  # here: only a text that carries a listed name is segmented
-
-    bounds = {0, len(text)}
-    for _word, start, end in rjieba.tokenize(text):
-        bounds.add(start)
-        bounds.add(end)
-    return [(codes_by_name[name], name) for start, end, name in matches if start in bounds and end in bounds]
+    runs: dict[int, set[int]] = {}
+    return [
+        (codes_by_name[m.group(0)], m.group(0))
+        for m in pattern.finditer(text)
+        if _is_boundary(text, m.start(), runs) and _is_boundary(text, m.end(), runs)
+    ]
 
 
 def listed_code(raw: str) -> str | None:
@@ -257,3 +290,119 @@ def listed_code(raw: str) -> str | None:
     if raw.isdigit() and len(raw) <= 4:
         return "hk" + raw.zfill(5)
     return normalised_stock_code(raw) or _code_inside(raw, cashtag=True, name="")
+
+
+# Names the archive teaches: a Sina stock link around a name, a name followed by its code in the
+# text, a cashtag. Pairs are taken from the markup and from the text before any boilerplate goes,
+# so what an article teaches depends on its file alone (the learn stage counts it).
+_LINKED_NAME = re.compile(
+    r"(?:id=[\"']?stock_([A-Za-z0-9_.]+)[\"']?[^>]*>\s*<a\b[^>]*>"
+    r"|<a\b[^>]*?realstock/company/([A-Za-z0-9_.]+)/[^>]*>)\s*([^<>]{1,30}?)\s*</a>"
+)
+# Share-class marks Hong Kong and STAR names carry (weighted voting, unprofitable, biotech): the
+# text mostly writes the name without them ("阿里巴巴" for "阿里巴巴-SW").
+_CLASS_MARK = re.compile(r"-(?:SW|W|S|U|UW|WD|B|SB)$")
+# Words that a code after them does not make a company's name.
+_GENERIC_NAMES = frozenset(
+    {
+        "股票",
+        "代码",
+        "股票代码",
+        "证券代码",
+        "证券简称",
+        "简称",
+        "公司",
+        "本公司",
+        "该公司",
+        "该股",
+        "个股",
+        "龙头",
+    }
+)
+_A_SHARE_NAME_CHARS = 4  # an A share's short name has at most four characters (besides ST, A, B marks)
+_OTHER_NAME_CHARS = 8
+_MARKS = re.compile(r"[A-Za-z*]")
+
+
+def taught_name(raw: str) -> str | None:
+    """A name as the archive is taught it: NFKC (full-width letters and digits to half width), no
+    blanks, no share-class mark; None for what is never a name to learn (one character, digits,
+    an ASCII word of fewer than four letters, a generic word)."""
+    name = raw
+    for _ in range(4):  # to a fixed point: taking blanks out can let characters compose
+        before, name = name, _CLASS_MARK.sub("", "".join(unicodedata.normalize("NFKC", name).split()))
+        if name == before:
+            break
+    if len(name) < 2 or name.isdigit() or (name.isascii() and len(name) < 4) or name in _GENERIC_NAMES:
+        return None
+    if not any(ch.isalpha() for ch in name):
+        return None
+    return name
+
+
+def listed_stock_code(code: str | None) -> str | None:
+    """The code if it is a listed stock's (an index such as sh000300 or sz399300 is not)."""
+    if code is None:
+        return None
+    if code.startswith(("sh", "sz")):
+        return _bare_code(code[2:]) if _bare_code(code[2:]) == code else None
+    return code
+
+
+def linked_stock_names(html: str) -> list[tuple[str, str]]:
+    """(name, code) of every Sina stock link around a name (a stock_ span's link, or a link to
+    realstock/company/CODE), in order of appearance."""
+    if "stock" not in html:
+        return []
+    found = []
+    for match in _LINKED_NAME.finditer(html):
+        code = listed_stock_code(normalised_stock_code(match.group(1) or match.group(2)))
+        name = taught_name(match.group(3))
+        if code is not None and name is not None:
+            found.append((name, code))
+    return found
+
+
+def _name_limit(code: str) -> int:
+    return _A_SHARE_NAME_CHARS if code[:2] in ("sh", "sz", "bj") else _OTHER_NAME_CHARS
+
+
+def _fitted_name(name: str, code: str) -> str | None:
+    """The name anchored to a code, without what precedes it in the clause: the words before the
+    name (_BEFORE_NAME), then, if it is still longer than a name of its market can be, its longest
+    ending that starts where one of rjieba's words does and fits ("随后紫金矿业" -> 紫金矿业)."""
+    trimmed = _BEFORE_NAME.sub("", name)
+    name = trimmed if len(trimmed) >= 2 else name
+    limit = _name_limit(code)
+    if len(_MARKS.sub("", _CLASS_MARK.sub("", name))) <= limit:
+        return name
+    import rjieba
+
+    for _word, start, _end in rjieba.tokenize(name):
+        ending = name[start:]
+        if len(_MARKS.sub("", _CLASS_MARK.sub("", ending))) <= limit:
+            return ending if len(ending) >= 2 else None
+    return None
+
+
+def written_stock_names(text: str) -> list[tuple[str, str]]:
+    """(name, code) of every code the text writes after a name or in a cashtag (the forms
+    text_stock_mentions finds), the name as it is anchored to the code."""
+    found = []
+    for match in _candidates(text):
+        cashtag = match.group("cashtag") is not None
+        code = listed_stock_code(_code_inside(match.group("inner"), cashtag, match.group("name")))
+        if code is None:
+            continue
+        fitted = match.group("name") if cashtag else _fitted_name(match.group("name"), code)
+        name = taught_name(fitted) if fitted is not None else None
+        if name is not None:
+            found.append((name, code))
+    return found
+
+
+def stock_names_of(linked: list[tuple[str, str]], text: str) -> list[dict[str, str]]:
+    """The (name, code) pairs an article teaches, each once, in order: its stock links' first,
+    then the names its text anchors to a code."""
+    pairs = dict.fromkeys([*linked, *written_stock_names(text)])
+    return [{"stock_name": name, "stock_code": code} for name, code in pairs]

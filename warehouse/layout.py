@@ -20,7 +20,7 @@ ROWS_PER_FILE = 5_000
 # The datasets a state names files of, and those of them direct readers of the lake read.
 DATA_DIRS = (
     "articles", "quarantine", "_manifest", "runs", "boilerplate", "_line_counts", "_line_sightings",
-    "_story_signatures", "_story_edges",
+    "_story_signatures", "_story_edges", "_name_counts",
 )  # fmt: skip
 TREE_DIRS = ("articles", "quarantine", "runs", "boilerplate")
 STORE_DIR = "_files"

@@ -18,6 +18,7 @@ from transforms.schema import (
     BOILERPLATE,
     LINE_COUNTS,
     MANIFEST,
+    NAME_COUNTS,
     QUARANTINE,
     RUNS,
     STORY_EDGES,
@@ -122,6 +123,8 @@ class Learned:
     old_story_signatures: pl.DataFrame
     story_edges: pl.DataFrame  # the next STORY_EDGES
     old_story_edges: pl.DataFrame
+    name_counts: pl.DataFrame = field(default_factory=NAME_COUNTS.empty_frame)  # the next NAME_COUNTS
+    old_name_counts: pl.DataFrame = field(default_factory=NAME_COUNTS.empty_frame)
 
 
 @dataclass
@@ -340,6 +343,10 @@ class LakeWriter:
                 learned.story_edges, learned.old_story_edges, None if fresh else state.story_edges,
                 STORY_EDGES, "_story_edges", options,
             )  # fmt: skip
+            pending.name_counts = self._write_if_changed(
+                learned.name_counts, learned.old_name_counts, None if fresh else state.name_counts,
+                NAME_COUNTS, "_name_counts", options,
+            )  # fmt: skip
         pending.quarantine = self._write_if_changed(
             quarantine, old_quarantine, None if fresh else state.quarantine, QUARANTINE, "quarantine", options
         )
@@ -388,12 +395,14 @@ class LakeWriter:
         return model_of_boilerplate(self._dataset(self.state().boilerplate, BOILERPLATE))
 
     def dataset(self, name: str) -> pl.DataFrame:
-        """A model dataset of the committed state (boilerplate, line_counts, story_*), empty if none."""
+        """A model dataset of the committed state (boilerplate, line_counts, story_*, name_counts),
+        empty if none."""
         table = {
             "boilerplate": BOILERPLATE,
             "line_counts": LINE_COUNTS,
             "story_signatures": STORY_SIGNATURES,
             "story_edges": STORY_EDGES,
+            "name_counts": NAME_COUNTS,
         }[name]
         return self._dataset(getattr(self.state(), name), table)
 

@@ -14,6 +14,7 @@ LAKE/_staging/<run>/grouped/<partition>/<group>-<n>.arrow  a partition's rows re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -122,6 +123,13 @@ class StagedRun:
         if not files:
             return ARTICLES.empty_frame().select(STAGED_KEYS)
         return self.storage.read_staged(files, STAGED_KEYS)
+
+    def article_columns(self, columns: list[str]) -> Iterator[tuple[str, pl.DataFrame]]:
+        """Some columns of the staged rows, one staged file at a time, with its partition (a file
+        re-derived rows were staged to comes too: a row may come twice)."""
+        for partition in sorted(self._articles):
+            for rel in list(self._articles[partition]):
+                yield partition, self.storage.read_staged([rel], columns)
 
     def articles(self, partition: str, paths: list[str]) -> pl.DataFrame:
         """The parsed rows of the given source paths in one partition (only those are held)."""

@@ -34,6 +34,7 @@ class LakeState:
     line_sightings: dict[str, str] = field(default_factory=dict)
     story_signatures: str | None = None  # what stories are found from (STORY_SIGNATURES, store only)
     story_edges: str | None = None  # the pairs of copies stories are made of (STORY_EDGES, store only)
+    name_counts: str | None = None  # the (name, code) pairs articles teach (NAME_COUNTS, store only)
     retired: dict[str, float] = field(default_factory=dict)  # superseded file -> when (unix time)
     # The parser that made every row (set by a full build); None for a lake from before it was kept.
     parser_version: str | None = None
@@ -45,7 +46,13 @@ class LakeState:
 
     def models(self) -> set[str]:
         """The files of what the lake has learned: a run can recompute them from the rows."""
-        named = (self.boilerplate, self.line_counts, self.story_signatures, self.story_edges)
+        named = (
+            self.boilerplate,
+            self.line_counts,
+            self.story_signatures,
+            self.story_edges,
+            self.name_counts,
+        )
         return {f for f in named if f} | set(self.line_sightings.values())
 
     def referenced(self) -> set[str]:
@@ -60,6 +67,7 @@ class LakeState:
                 self.line_counts,
                 self.story_signatures,
                 self.story_edges,
+                self.name_counts,
             )
             if f
         )
@@ -102,6 +110,7 @@ def load_state(storage: Storage, name: str) -> LakeState:
             line_sightings={str(k): str(v) for k, v in data.get("line_sightings", {}).items()},
             story_signatures=data.get("story_signatures"),
             story_edges=data.get("story_edges"),
+            name_counts=data.get("name_counts"),
             retired={str(k): float(v) for k, v in data.get("retired", {}).items()},
             parser_version=data.get("parser_version"),
             row_settings=_row_settings(data.get("row_settings")),

@@ -150,3 +150,68 @@ def test_a_lake_that_counted_lines_of_one_article_moves_them_to_their_sightings(
     clean, _ = run_through_writer(source, tmp_path / "clean", "c1", settings)
     for kept, built in zip(_line_model(writer), _line_model(clean), strict=True):
         assert kept.equals(built)
+
+
+def _article(title: str, source: str, feed: str, date: str, body: str) -> str:
+    return (
+        f"---\ntitle: '{title}'\ncategories:\n - 金融\n - {source}\n - {feed}\nauthor: x\n"
+        f"date: {date}\n---\n<div>{body}</div>\n"
+    )
+
+
+SINA_CATL = (
+    '<p><span id="stock_sz300750"><a href="https://finance.sina.com.cn/realstock/company/sz300750/nc.shtml" '
+    'class="keyword" target="_blank">宁德时代</a></span><span id="quote_sz300750"></span>今日发布公告。</p>'
+)
+
+
+def _names(lake: Path) -> dict[str, list[tuple[str, str]]]:
+    """Each row's "name" mentions, by source path, read from the lake's files."""
+    frame = pl.read_parquet(lake / "articles" / "**" / "*.parquet", hive_partitioning=False)
+    return {
+        path: [(m["stock_code"], m["written"]) for m in mentions if m["found_by"] == "name"]
+        for path, mentions in frame.select("source_path", "stock_mentions").iter_rows()
+    }
+
+
+def test_a_name_a_second_feed_teaches_is_found_in_the_first_feeds_older_rows(tmp_path: Path) -> None:
+    source, lake = tmp_path / "src", tmp_path / "lake"
+    source.mkdir()
+    texts = {
+        "a1.txt": "<p>宁德时代股价大涨，中国动力电池产业创新联盟成立。</p>",
+        "a2.txt": "<p>分析师看好宁德时代的海外业务。</p>",
+        "a3.txt": "<p>锂电池板块今日调整。</p>",
+    }
+    for i, (name, body) in enumerate(texts.items(), 1):
+        (source / name).write_text(
+            _article(f"t{i}", "格隆汇", "主题文章", f"2022-0{i}-01 10:00:00", body), encoding="utf-8"
+        )
+    settings = Settings(source=source, lake=lake, workers=1)
+    run_through_writer(source, lake, "r1", settings)
+    assert all(not found for found in _names(lake).values())
+
+    # A Sina article links 宁德时代 to its code, and another anchors 中国动力 to its own.
+    (source / "sina.txt").write_text(
+        _article("s", "新浪财经", "新浪财经－国內", "2022-05-01 10:00:00", SINA_CATL), encoding="utf-8"
+    )
+    (source / "cls.txt").write_text(
+        _article("c", "财联社", "深度", "2022-05-02 10:00:00", "<p>中国动力（600482.SH）签订合同。</p>"),
+        encoding="utf-8",
+    )
+    _, learned = run_through_writer(source, lake, "r2", settings)
+    assert learned is not None
+    assert set(learned.name_counts.select("name", "stock_code").iter_rows()) == {
+        ("宁德时代", "sz300750"),
+        ("中国动力", "sh600482"),
+    }
+    found = _names(lake)
+    assert found["a1.txt"] == [("sz300750", "宁德时代")]  # 中国动力 not inside 中国动力电池
+    assert found["a2.txt"] == [("sz300750", "宁德时代")]
+    assert found["a3.txt"] == [] and found["sina.txt"] == [] and found["cls.txt"] == []
+    assert set(learned.rederived["source_path"].to_list()) == {"a1.txt", "a2.txt"}  # in the same run
+
+    (source / "sina.txt").unlink()  # the only article teaching 宁德时代 leaves: so does the name
+    _, learned = run_through_writer(source, lake, "r3", settings)
+    assert learned is not None
+    assert all(not found for found in _names(lake).values())
+    assert set(learned.rederived["source_path"].to_list()) == {"a1.txt", "a2.txt"}
