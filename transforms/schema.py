@@ -41,8 +41,9 @@ class Table:
 
     @property
     def file_columns(self) -> tuple[Column, ...]:
-        """Columns stored inside the Parquet files (partition keys live in the path)."""
-        return tuple(c for c in self.columns if not c.partition)
+        """Columns stored inside the Parquet files: all of them, partition keys too (also in the
+        store's Hive folder names; the tree's paths hold none: warehouse/layout.py, tree_file)."""
+        return self.columns
 
     @property
     def file_schema(self) -> pl.Schema:

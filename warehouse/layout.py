@@ -77,6 +77,33 @@ def partition_file(name: str, run_id: str, chunk: int = 0) -> str:
     return f"{folder}/part-{checked_run_id(run_id)}-{chunk:03d}.parquet"
 
 
+_HIVE_FILE = re.compile(r"^articles/year=([^/]+)/month=([^/]+)/(part-[^/]+\.parquet)$")
+
+
+def tree_file(rel: str) -> str:
+    """Where the tree links a file of the state: a partition's files side by side in articles/,
+    named after it (articles/2021-03-part-….parquet, articles/undated-part-….parquet); any
+    other file at its own path (quarantine/…, runs/…).
+
+    The store keeps a partition's files in Hive folders (articles/year=2021/month=03/), for the
+    catalog: DuckDB prunes a query's files by those names. The tree does not: pandas'
+    read_parquet cannot read a Hive tree with a null partition (pyarrow infers the keys as
+    dictionaries, the undated folder's holds a null value, and no dictionaries can be unified
+    with one: ArrowInvalid: Cannot yet unify dictionaries with nulls, pandas-dev/pandas#55400);
+    leaving the keys out of the undated path does for pyarrow, but DuckDB's hive_partitioning and
+    Polars fail on files whose paths hold different keys; and Spark does not descend into
+    folders that are not key=value. So the files hold year and month as columns (null for
+    undated rows) and no path in the tree holds a key: every reader, with hive partitioning or
+    without, pandas and Spark on the folder, reads the same rows and the same INTEGER keys.
+    """
+    match = _HIVE_FILE.match(rel)
+    if not match:
+        return rel
+    year, month, name = match.groups()
+    partition = UNDATED_NAME if year == UNDATED else partition_name(int(year), int(month))
+    return f"articles/{partition}-{name}"
+
+
 def dataset_file(dataset: str, run_id: str) -> str:
     if dataset not in DATA_DIRS[1:]:
         raise ValueError(f"unknown dataset {dataset!r}")
