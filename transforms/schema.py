@@ -137,7 +137,13 @@ ARTICLES = Table(
             "First item of categories: the archive's top category (e.g. 金融).",
         ),
         _c("source", pl.String(), True, "Second item of categories: the publisher (e.g. 新浪财经)."),
-        _c("feed", pl.String(), True, "Third item of categories: the feed (e.g. 新浪财经－国內)."),
+        _c(
+            "feed",
+            pl.String(),
+            True,
+            "Third item of categories: the feed (e.g. 新浪财经－国內), decoration at its ends stripped "
+            "(dashes, bullets, pipes, whitespace, a bracket pair around it: '— 资讯' is 资讯).",
+        ),
         _c("categories", STRINGS, False, "All categories as given in the front matter."),
         _c("author", pl.String(), True, "The author named in the front matter (null when absent or blank)."),
         _c(

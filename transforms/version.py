@@ -2,4 +2,5 @@
 loading Polars). Bump it when parsed row values change: a lake made by another version is rebuilt."""
 
 # 1.5.0: the article files hold year and month (the tree's paths no longer do: pandas reads it).
-PARSER_VERSION = "1.5.0"
+# 1.6.0: feed names without the decoration of their category string ("— 资讯" is 资讯).
+PARSER_VERSION = "1.6.0"
