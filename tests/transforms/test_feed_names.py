@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tests.conftest import CORPUS
@@ -58,6 +58,8 @@ def test_a_feed_name_is_a_clean_part_of_the_raw_string(raw: str) -> None:
 def test_decoration_around_a_name_does_not_change_it(
     raw: str, before: str, after: str, wrapper: tuple[str, str], wrapped: bool
 ) -> None:
+    # A name with a bracket of its own may not be wrapped whole: "(" + ")" + ")" is no wrapper.
+    assume(not any(c in raw for pair in _WRAPPERS.items() for c in pair))
     name = feed_name_of(raw)
     if name is None:
         return
