@@ -80,7 +80,22 @@ def partition_file(name: str, run_id: str, chunk: int = 0) -> str:
 _HIVE_FILE = re.compile(r"^articles/year=([^/]+)/month=([^/]+)/(part-[^/]+\.parquet)$")
 
 
-def tree_file(rel: str) -> str:
+KEYS_IN_FILES_SINCE = (1, 5, 0)  # the parser version whose article files hold year and month
+
+
+def keys_in_files(parser_version: str | None) -> bool:
+    """Whether a lake's article files hold their partition keys: made by parser 1.5.0 or later.
+    The tree of an older lake keeps its Hive folders (the keys only there) until the run that
+    rebuilds it commits."""
+    try:
+        return (
+            parser_version is not None and tuple(map(int, parser_version.split("."))) >= KEYS_IN_FILES_SINCE
+        )
+    except ValueError:
+        return False
+
+
+def tree_file(rel: str, keys_in_files: bool = True) -> str:
     """Where the tree links a file of the state: a partition's files side by side in articles/,
     named after it (articles/2021-03-part-….parquet, articles/undated-part-….parquet); any
     other file at its own path (quarantine/…, runs/…).
@@ -97,7 +112,7 @@ def tree_file(rel: str) -> str:
     without, pandas and Spark on the folder, reads the same rows and the same INTEGER keys.
     """
     match = _HIVE_FILE.match(rel)
-    if not match:
+    if not match or not keys_in_files:
         return rel
     year, month, name = match.groups()
     partition = UNDATED_NAME if year == UNDATED else partition_name(int(year), int(month))

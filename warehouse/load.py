@@ -36,6 +36,7 @@ from warehouse.layout import (
     STORE_DIR,
     TREE_DIRS,
     dataset_file,
+    keys_in_files,
     stored_file,
     tree_file,
 )
@@ -445,10 +446,12 @@ class LakeWriter:
         finished by the next one.
         """
         current = state.referenced()
+        flat = keys_in_files(state.parser_version)  # an older lake's tree stays Hive until rebuilt
         for rel in sorted(current):
-            if rel.startswith(tuple(f"{d}/" for d in TREE_DIRS)) and not self.storage.exists(tree_file(rel)):
-                self.storage.link(stored_file(rel), tree_file(rel))
-        self.storage.delete_except(TREE_DIRS, {tree_file(rel) for rel in current})
+            tree = tree_file(rel, flat)
+            if rel.startswith(tuple(f"{d}/" for d in TREE_DIRS)) and not self.storage.exists(tree):
+                self.storage.link(stored_file(rel), tree)
+        self.storage.delete_except(TREE_DIRS, {tree_file(rel, flat) for rel in current})
         self.storage.delete_except(("_manifest",), set())  # a lake from before the store kept it here
 
     def checked(self, state: LakeState) -> LakeState:

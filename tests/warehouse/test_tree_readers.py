@@ -14,10 +14,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from flows.pipeline import Stages, run_pipeline
+from flows.pipeline import RunRejected, Stages, run_pipeline
 from flows.settings import Settings
 from tests.conftest import ROOT
 from tests.helpers import assert_same_lake, assert_tree_is_the_catalog, catalog, run
@@ -161,6 +162,26 @@ def test_a_lake_of_parser_1_4_gets_the_new_tree_from_the_next_run(
     _as_parser_1_4(lake)
     assert (lake / "articles" / f"year={UNDATED}").is_dir()
     assert _catalog_articles(lake) == want  # the catalog reads the keys from the store's folder names
+
+    # A rebuild that fails (a bad file above max_bad_ratio) commits nothing but its runs row: the
+    # tree keeps its Hive folders, which DuckDB's glob still reads with the keys.
+    bad = source / "bad.txt"
+    bad.write_bytes(b"\x00\xff not an article \x00" * 100)
+    failing = Settings(
+        source=source, lake=lake, workers=1, batch_size=7, retain_seconds=0.0, max_bad_ratio=0.0
+    )
+    with pytest.raises(RunRejected):
+        run_pipeline(failing)
+    bad.unlink()
+    assert (lake / "articles" / f"year={UNDATED}").is_dir()
+    glob = lake / "articles" / "**" / "*.parquet"
+    by_glob = duckdb.sql(
+        f"SELECT article_id, year, month FROM read_parquet('{glob}', hive_partitioning = true)"
+    )
+    got = [
+        [a, None if y is None else int(y), None if m is None else int(m)] for a, y, m in by_glob.fetchall()
+    ]
+    assert sorted(got, key=str) == sorted(want, key=str)
 
     said: list[str] = []
     settings = Settings(source=source, lake=lake, workers=1, batch_size=7, retain_seconds=0.0)
