@@ -59,8 +59,10 @@ cjk-font:
 	  else echo "no CJK font (Debian: fonts-wqy-microhei): Chinese text will show as boxes"; fi; }
 
 # The clients BI tools bundle, for the catalog compatibility test: DuckDB's Python client at the
-# versions in tests/compat/python/*.txt, and DuckDB's Node client with Evidence's connector at the
-# versions in tests/compat/node-*/package-lock.json. Installed once into .tools/compat.
+# versions in tests/compat/python/duckdb-*.txt, and DuckDB's Node client with Evidence's connector
+# at the versions in tests/compat/node-*/package-lock.json; and the tree's readers with their own
+# environments, pandas and pyspark (tests/compat/python/pandas-*.txt, pyspark-*.txt; Spark's test
+# skips without Java). Installed once into .tools/compat.
 COMPAT := .tools/compat
 COMPAT_PY := $(patsubst tests/compat/python/%.txt,$(COMPAT)/%/.ok,$(wildcard tests/compat/python/*.txt))
 COMPAT_NODE := $(patsubst tests/compat/%/package-lock.json,$(COMPAT)/%/.ok,$(wildcard tests/compat/node-*/package-lock.json))

@@ -234,6 +234,37 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+SERVE_STOP_SECONDS = 10.0
+
+
+def _serve_stops_on_first_interrupt(grace: float = SERVE_STOP_SECONDS) -> None:
+    """The first Ctrl-C stops serve: it interrupts as usual (Prefect's runner shuts down, a flow run
+    in progress records that it was interrupted), and if the process is still there grace seconds
+    later (Prefect's shutdown waiting on its server, or a thread it left behind) it exits anyway,
+    as it does at once on a second Ctrl-C."""
+    stopping = threading.Event()
+
+    def exit_now(message: str) -> None:
+        click.echo(message, err=True)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            exit_now("serve: stopped at the second Ctrl-C")
+        stopping.set()
+        click.echo("serve: stopping (Ctrl-C again to exit at once)", err=True)
+        timer = threading.Timer(
+            grace, exit_now, args=(f"serve: not stopped {grace:.0f} s after Ctrl-C: exiting",)
+        )
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+
+
 @app.command()
 @click.option(
     "--source",
@@ -633,7 +664,9 @@ def serve(
 
     click.echo(
         f"serving deployment newslake-etl/{name} on {os.environ['PREFECT_API_URL']} with cron {cron!r}"
+        " (Ctrl-C stops it)"
     )
+    _serve_stops_on_first_interrupt()
     try:
         etl.serve(
             name=name,

@@ -1,14 +1,18 @@
 """The newslake-etl Prefect flow: plan → transform (a task per batch) → learn → merge → commit and publish."""
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
+from prefect.runtime import deployment
+from prefect.states import Failed
 from prefect.tasks import exponential_backoff
 
 from flows.batch_job import BatchJob, transformed_batch
@@ -25,6 +29,7 @@ from flows.pipeline import (
 from flows.settings import Settings
 from warehouse.catalog import publish_catalog
 from warehouse.readonly import connect_read_only
+from warehouse.storage import is_remote
 
 _PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
@@ -87,8 +92,9 @@ def _run_name() -> str:
     from prefect.runtime import flow_run
 
     settings = flow_run.parameters.get("settings")
-    lake = getattr(settings, "lake", None) or (settings or {}).get("lake", "lake")
-    return f"newslake-{str(lake).rstrip('/').rsplit('/', 1)[-1]}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    lake = settings.get("lake") if isinstance(settings, dict) else getattr(settings, "lake", None)
+    name = str(lake or "").rstrip("/").rsplit("/", 1)[-1] or "lake"
+    return f"newslake-{name}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
 
 
 def _publish_artifacts(summary: RunSummary, settings: Settings) -> None:
@@ -134,6 +140,32 @@ def _publish_artifacts(summary: RunSummary, settings: Settings) -> None:
     )
 
 
+_UNFILLED = re.compile(r"\{\{\s*\$(\w+)\s*\}\}")
+
+
+_DEPLOY_VARIABLES = {"source": "NEWSLAKE_SOURCE", "lake": "NEWSLAKE_LAKE"}  # prefect.yaml's
+
+
+def deployment_problem(settings: Settings, deployed: bool) -> str | None:
+    """Why a run cannot start, in one line, or None: a parameter prefect.yaml's template left
+    empty or unfilled (its variable was not set when `prefect deploy` ran: Prefect puts "" in its
+    place), a relative path in a deployed run (it starts in a folder of its own), a source folder
+    that is not there."""
+    for field, variable in _DEPLOY_VARIABLES.items():
+        value = getattr(settings, field)
+        unfilled = _UNFILLED.search(value)
+        if unfilled or (deployed and not value.strip()):
+            return (
+                f"settings.{field} is {value!r}: {unfilled.group(1) if unfilled else variable} was not set "
+                "when `prefect deploy` ran; export it and deploy again (or deploy with --params, see prefect.yaml)"
+            )
+        if deployed and not is_remote(value) and not Path(value).is_absolute():
+            return f"settings.{field} {value!r} is relative: a deployed run starts elsewhere, give an absolute path"
+    if not is_remote(settings.source) and not Path(settings.source).is_dir():
+        return f"source {settings.source} is not a folder (missing, or not mounted on this worker?)"
+    return None
+
+
 @flow(name="newslake-etl", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
 def etl(settings: Settings) -> dict[str, Any]:
     """Load the source archive into the lake incrementally and publish the DuckDB catalog.
@@ -142,6 +174,10 @@ def etl(settings: Settings) -> dict[str, Any]:
     the batch tasks run on its workers; plan, merge, commit and publish stay in the flow's process.
     """
     logger = get_run_logger()
+    problem = deployment_problem(settings, deployed=deployment.id is not None)
+    if problem:  # one line in the run's log and its state, not a traceback
+        logger.error(problem)
+        return Failed(message=problem)  # type: ignore[return-value]  # the run's final state
     on_dask = settings.dask_address is not None
     stages = Stages(
         plan=plan_task,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -102,45 +103,64 @@ def parquet_files(lake: Path) -> dict[str, int]:
 
 
 def assert_tree_is_the_catalog(lake: Path) -> None:
-    """Readers of the Parquet tree (DuckDB's glob, Polars, pyarrow) see exactly the catalog's rows."""
+    """Readers of the Parquet tree (DuckDB's glob with hive_partitioning, Polars' scan_parquet with
+    hive partitioning, pyarrow's dataset with hive partitioning, pyarrow's read_table on the folder
+    as pandas' read_parquet calls it, and pandas itself when it is installed) see exactly the
+    catalog's rows, with the same year and month (null for undated rows)."""
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
+    Key = tuple[str, int | None, int | None]
+    columns = ["article_id", "year", "month"]
     with catalog(lake) as con:
-        want = sorted(r[0] for r in con.execute("SELECT article_id FROM articles").fetchall())
-        files = list((lake / "articles").glob("*/*/*.parquet"))
+        want: list[Key] = sorted(
+            con.execute("SELECT article_id, year, month FROM articles").fetchall(), key=str
+        )
+        files = list((lake / "articles").glob("**/*.parquet"))
         glob = str(lake / "articles" / "**" / "*.parquet")
         by_duckdb = (
             sorted(
-                r[0]
-                for r in con.execute(
-                    f"SELECT article_id FROM read_parquet('{glob}', hive_partitioning = true)"
-                ).fetchall()
+                con.execute(
+                    f"SELECT article_id, year, month FROM read_parquet('{glob}', hive_partitioning = true)"
+                ).fetchall(),
+                key=str,
             )
             if files
             else []
         )
-    by_polars = (
-        sorted(
-            pl.scan_parquet(glob, hive_partitioning=True)
-            .select("article_id")
-            .collect()["article_id"]
-            .to_list()
+    readers: dict[str, list[Key]] = {"DuckDB glob": by_duckdb}
+    if files:
+        readers["Polars scan_parquet"] = sorted(
+            pl.scan_parquet(glob, hive_partitioning=True).select(columns).collect().rows(), key=str
         )
-        if files
-        else []
-    )
-    by_arrow = (
-        sorted(
-            ds.dataset(lake / "articles", format="parquet", partitioning="hive")
-            .to_table(columns=["article_id"])["article_id"]
-            .to_pylist()
+        arrow = ds.dataset(lake / "articles", format="parquet", partitioning="hive").to_table(columns=columns)
+        readers["pyarrow dataset"] = sorted(
+            zip(*(arrow[c].to_pylist() for c in columns), strict=True), key=str
         )
-        if files
-        else []
-    )
-    assert by_duckdb == want, f"DuckDB glob: {len(by_duckdb)} rows, catalog {len(want)}"
-    assert by_polars == want, f"Polars scan_parquet: {len(by_polars)} rows, catalog {len(want)}"
-    assert by_arrow == want, f"pyarrow dataset: {len(by_arrow)} rows, catalog {len(want)}"
+        # What pandas' read_parquet (pyarrow engine) does: read_table on the folder (Hive discovery
+        # with dictionaries), then one dictionary per column for its categoricals.
+        table = pq.read_table(lake / "articles", columns=columns).unify_dictionaries()
+        readers["pyarrow read_table"] = sorted(
+            zip(*(table[c].to_pylist() for c in columns), strict=True), key=str
+        )
+        with contextlib.suppress(ImportError):
+            import pandas as pd
+
+            frame = pd.read_parquet(lake / "articles", columns=columns, dtype_backend="numpy_nullable")
+            readers["pandas read_parquet"] = sorted(
+                (
+                    (a, None if pd.isna(y) else int(y), None if pd.isna(m) else int(m))
+                    for a, y, m in frame.itertuples(index=False)
+                ),
+                key=str,
+            )
+    for reader, got in readers.items():
+        assert got == want, f"{reader}: {len(got)} rows, catalog {len(want)}; first difference " + str(
+            next((g, w) for g, w in zip([*got, None], [*want, None], strict=False) if g != w)
+        )
+    for folder in ("quarantine", "runs", "boilerplate"):
+        if any((lake / folder).glob("*.parquet")):
+            pq.read_table(lake / folder).unify_dictionaries()  # pandas reads every folder of the tree
     leftovers = [
         p for p in lake.rglob("*") if p.is_file() and ("_staging" in p.parts or p.name.endswith(".tmp"))
     ]

@@ -16,6 +16,7 @@ from transforms.fields import (
     MAX_TITLE_CHARS,
     categories_of,
     comments_enabled_of,
+    feed_name_of,
     image_url_of,
     is_plausible_date,
     optional_text,
@@ -96,7 +97,7 @@ def article_row(
     published_date = published_at.astimezone(zone).date() if published_at is not None else None
 
     source = categories[1] if len(categories) > 1 else None
-    feed = categories[2] if len(categories) > 2 else None
+    feed = feed_name_of(categories[2]) if len(categories) > 2 else None
     lines, credits = without_credits(body.paragraphs)
     # The hash is of the text before the feed's learned lines go: an article keeps its identity
     # while what its feed has learned changes.

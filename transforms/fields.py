@@ -185,6 +185,61 @@ def categories_of(value: Any) -> list[str]:
     return out
 
 
+# What decorates a name in a category string without being part of it: dashes (ASCII, Unicode and
+# full-width), bullets and middle dots, pipes, and whitespace (36kr's feed comes as both "资讯" and
+# "— 资讯"). Only at either end: 新浪财经－国內 keeps its full-width dash.
+_NAME_DECORATION = (
+    " \t\u00a0\u3000"  # spaces, no-break and ideographic
+    "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d"  # dashes
+    "\u2022\u00b7\u2027\u2219\u25cf\u25e6\u2023\u2043\u30fb\uff65"  # bullets, middle dots
+    "|\uff5c\u00a6\u2502"  # pipes
+)
+# Brackets that wrap a whole name: 【资讯】 is 资讯 (title marks 《》 name a publication: kept).
+_WRAPPERS = {
+    "[": "]",
+    "(": ")",
+    "{": "}",
+    "【": "】",
+    "（": "）",
+    "「": "」",
+    "『": "』",
+    "〔": "〕",
+    "〖": "〗",
+    "［": "］",
+}
+
+
+def _wrapped_whole(name: str) -> bool:
+    """The name's first character is an opening bracket whose match is its last character."""
+    close = _WRAPPERS.get(name[0])
+    if close is None or name[-1] != close or len(name) < 2:
+        return False
+    depth = 0
+    for i, char in enumerate(name):
+        if char == name[0]:
+            depth += 1
+        elif char == close:
+            depth -= 1
+            if depth == 0:
+                return i == len(name) - 1
+    return False
+
+
+def feed_name_of(category: str | None) -> str | None:
+    """A feed's name from its category string: decoration at either end stripped (dashes, bullets,
+    pipes, whitespace, a bracket pair around the whole name), repeatedly; null when nothing is
+    left. The raw string stays in the categories column."""
+    name = category
+    while name:
+        stripped = name.strip(_NAME_DECORATION)
+        if stripped and _wrapped_whole(stripped):
+            stripped = stripped[1:-1]
+        if stripped == name:
+            break
+        name = stripped
+    return name or None
+
+
 def optional_text(value: Any) -> str | None:
     text = _text_of(value)
     if text is None:

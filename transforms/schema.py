@@ -41,8 +41,9 @@ class Table:
 
     @property
     def file_columns(self) -> tuple[Column, ...]:
-        """Columns stored inside the Parquet files (partition keys live in the path)."""
-        return tuple(c for c in self.columns if not c.partition)
+        """Columns stored inside the Parquet files: all of them, partition keys too (also in the
+        store's Hive folder names; the tree's paths hold none: warehouse/layout.py, tree_file)."""
+        return self.columns
 
     @property
     def file_schema(self) -> pl.Schema:
@@ -136,7 +137,13 @@ ARTICLES = Table(
             "First item of categories: the archive's top category (e.g. 金融).",
         ),
         _c("source", pl.String(), True, "Second item of categories: the publisher (e.g. 新浪财经)."),
-        _c("feed", pl.String(), True, "Third item of categories: the feed (e.g. 新浪财经－国內)."),
+        _c(
+            "feed",
+            pl.String(),
+            True,
+            "Third item of categories: the feed (e.g. 新浪财经－国內), decoration at its ends stripped "
+            "(dashes, bullets, pipes, whitespace, a bracket pair around it: '— 资讯' is 资讯).",
+        ),
         _c("categories", STRINGS, False, "All categories as given in the front matter."),
         _c("author", pl.String(), True, "The author named in the front matter (null when absent or blank)."),
         _c(

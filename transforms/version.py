@@ -1,4 +1,7 @@
 """The parser's version, in a module that imports nothing (`newslake --version` reads it without
 loading Polars). Bump it when parsed row values change: a lake made by another version is rebuilt."""
 
-PARSER_VERSION = "1.5.0"
+# 1.5.0: stock_names (the pairs an article teaches) and names the archive teaches in stock_mentions.
+# 1.6.0: the article files hold year and month (the tree's paths no longer do: pandas reads it).
+# 1.7.0: feed names without the decoration of their category string ("— 资讯" is 资讯).
+PARSER_VERSION = "1.7.0"

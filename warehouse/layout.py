@@ -78,6 +78,48 @@ def partition_file(name: str, run_id: str, chunk: int = 0) -> str:
     return f"{folder}/part-{checked_run_id(run_id)}-{chunk:03d}.parquet"
 
 
+_HIVE_FILE = re.compile(r"^articles/year=([^/]+)/month=([^/]+)/(part-[^/]+\.parquet)$")
+
+
+KEYS_IN_FILES_SINCE = (1, 6, 0)  # the parser version whose article files hold year and month
+
+
+def keys_in_files(parser_version: str | None) -> bool:
+    """Whether a lake's article files hold their partition keys: made by parser 1.6.0 or later.
+    The tree of an older lake keeps its Hive folders (the keys only there) until the run that
+    rebuilds it commits."""
+    try:
+        return (
+            parser_version is not None and tuple(map(int, parser_version.split("."))) >= KEYS_IN_FILES_SINCE
+        )
+    except ValueError:
+        return False
+
+
+def tree_file(rel: str, keys_in_files: bool = True) -> str:
+    """Where the tree links a file of the state: a partition's files side by side in articles/,
+    named after it (articles/2021-03-part-….parquet, articles/undated-part-….parquet); any
+    other file at its own path (quarantine/…, runs/…).
+
+    The store keeps a partition's files in Hive folders (articles/year=2021/month=03/), for the
+    catalog: DuckDB prunes a query's files by those names. The tree does not: pandas'
+    read_parquet cannot read a Hive tree with a null partition (pyarrow infers the keys as
+    dictionaries, the undated folder's holds a null value, and no dictionaries can be unified
+    with one: ArrowInvalid: Cannot yet unify dictionaries with nulls, pandas-dev/pandas#55400);
+    leaving the keys out of the undated path does for pyarrow, but DuckDB's hive_partitioning and
+    Polars fail on files whose paths hold different keys; and Spark does not descend into
+    folders that are not key=value. So the files hold year and month as columns (null for
+    undated rows) and no path in the tree holds a key: every reader, with hive partitioning or
+    without, pandas and Spark on the folder, reads the same rows and the same INTEGER keys.
+    """
+    match = _HIVE_FILE.match(rel)
+    if not match or not keys_in_files:
+        return rel
+    year, month, name = match.groups()
+    partition = UNDATED_NAME if year == UNDATED else partition_name(int(year), int(month))
+    return f"articles/{partition}-{name}"
+
+
 def dataset_file(dataset: str, run_id: str, part: int | None = None) -> str:
     """Relative path of a dataset's file written by run_id (part: one of the files of a dataset
     kept in several, such as _line_sightings' buckets)."""

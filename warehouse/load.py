@@ -37,7 +37,9 @@ from warehouse.layout import (
     STORE_DIR,
     TREE_DIRS,
     dataset_file,
+    keys_in_files,
     stored_file,
+    tree_file,
 )
 from warehouse.lock import lake_lock
 from warehouse.merge import (
@@ -465,17 +467,19 @@ class LakeWriter:
         self.storage.delete_except((STORE_DIR,), {stored_file(rel) for rel in keep})
 
     def _synced_tree(self, state: LakeState) -> None:
-        """Make the Hive tree hold a link to each file of the state and nothing else.
+        """Make the tree hold a link to each file of the state (at layout.tree_file) and nothing else.
 
         New links go in before old ones go out: at the instant of a commit a reader of the tree
         may see both versions of a partition, never neither. Idempotent: a run that died here is
         finished by the next one.
         """
         current = state.referenced()
+        flat = keys_in_files(state.parser_version)  # an older lake's tree stays Hive until rebuilt
         for rel in sorted(current):
-            if rel.startswith(tuple(f"{d}/" for d in TREE_DIRS)) and not self.storage.exists(rel):
-                self.storage.link(stored_file(rel), rel)
-        self.storage.delete_except(TREE_DIRS, current)
+            tree = tree_file(rel, flat)
+            if rel.startswith(tuple(f"{d}/" for d in TREE_DIRS)) and not self.storage.exists(tree):
+                self.storage.link(stored_file(rel), tree)
+        self.storage.delete_except(TREE_DIRS, {tree_file(rel, flat) for rel in current})
         self.storage.delete_except(("_manifest",), set())  # a lake from before the store kept it here
 
     def checked(self, state: LakeState) -> LakeState:

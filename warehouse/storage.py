@@ -181,7 +181,7 @@ class Storage:
         return buffer.tell()
 
     def write_parquet(self, frame: pl.DataFrame, table: Table, rel: str) -> int:
-        """Write a frame with the table's file schema (partition keys stay in the path); its size."""
+        """Write a frame with the table's file schema (partition keys too); its size."""
         return self.write_frame(frame.select(table.file_schema.names()).cast(table.file_schema), rel)
 
     def read_frame(self, rel: str, columns: list[str] | None = None) -> pl.DataFrame:
@@ -226,7 +226,9 @@ class Storage:
         return pl.concat(parts)
 
     def read_parquet(self, rel: str, table: Table) -> pl.DataFrame:
-        return self.read_frame(rel).select(table.file_schema.names())
+        """A data file's columns of the table (files of parser 1.4.0 and older hold no partition keys)."""
+        frame = self.read_frame(rel)
+        return frame.select([name for name in table.file_schema.names() if name in frame.columns])
 
     def files_under(self, folder: str) -> list[str]:
         """Paths of the files under folder, relative to the root, sorted."""

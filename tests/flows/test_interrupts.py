@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -73,3 +74,40 @@ def test_a_signal_during_the_transform_stops_the_run_cleanly(
     assert took < max(1.0, whole / 2), f"{took:.1f} s to stop; the whole run takes {whole:.1f} s"
     run(source, tmp_path / "clean", workers=2, batch_size=500)
     assert_same_lake(lake, tmp_path / "clean")
+
+
+HANGING_SHUTDOWN = """
+import sys, threading, time
+from flows.cli import _serve_stops_on_first_interrupt
+_serve_stops_on_first_interrupt(grace=float(sys.argv[1]))
+threading.Thread(target=time.sleep, args=(3600,)).start()  # what a shutdown may wait on forever
+print("ready", flush=True)
+try:
+    time.sleep(3600)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@pytest.mark.parametrize("second", [False, True])
+def test_serve_exits_after_one_ctrl_c_even_when_its_shutdown_hangs(second: bool) -> None:
+    """serve's Ctrl-C handler: the interruption is raised as usual, and a shutdown that would wait
+    forever on a thread ends grace seconds later (at once on a second Ctrl-C), exit code 130."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HANGING_SHUTDOWN, "2"], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    if second:
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    seconds = time.monotonic() - started
+    assert proc.returncode == 130 and "interrupted" in out
+    assert "serve: stopping" in err
+    if second:
+        assert seconds < 1.9 and "second Ctrl-C" in err
+    else:
+        assert 1.9 < seconds < 10 and "not stopped 2 s after Ctrl-C" in err

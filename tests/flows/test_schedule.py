@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flows.cli import SERVE_STOP_SECONDS
 from flows.sample import write_sample
 from tests.conftest import ROOT
 from tests.helpers import catalog
@@ -93,6 +95,39 @@ def test_an_overlapping_run_is_cancelled(server: tuple[str, Path], tmp_path: Pat
         assert _until(api, first, {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}) == "COMPLETED"
     finally:
         stop(proc, signal.SIGINT)
+
+
+def _one_ctrl_c(proc: subprocess.Popen[bytes], bound: float) -> float:
+    """Ctrl-C as a terminal sends it, once, to the process group; the seconds serve took to exit
+    (the process is killed after bound, and the test fails)."""
+    started = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        stop(proc, signal.SIGKILL)
+        pytest.fail(f"serve was still running {bound:.0f} s after one Ctrl-C")
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("when", ["idle", "during a run"])
+def test_serve_stops_at_the_first_ctrl_c(server: tuple[str, Path], tmp_path: Path, when: str) -> None:
+    api, home = server
+    write_sample(tmp_path / "src", 600)
+    name = f"ctrl-c-{when.replace(' ', '-')}"
+    proc = _serve(api, home, name, "0 0 1 1 *", tmp_path / "src", tmp_path / "lake")
+    try:
+        deployment = wait_for_deployment(api, "newslake-etl", name)
+        if when == "during a run":
+            run = api_post(f"{api}/deployments/{deployment}/create_flow_run", {}).json()["id"]
+            assert _until(api, run, {"RUNNING", "COMPLETED", "FAILED", "CRASHED"}) == "RUNNING"
+        else:
+            time.sleep(2)  # the runner polling the server
+        seconds = _one_ctrl_c(proc, bound=SERVE_STOP_SECONDS + 10)
+    finally:
+        stop(proc, signal.SIGKILL)
+    assert seconds < SERVE_STOP_SECONDS + 10
+    assert b"serve: stopping" in (home / f"serve-{name}.log").read_bytes()
 
 
 def test_serve_without_a_server_says_what_to_start(tmp_path: Path) -> None:
