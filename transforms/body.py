@@ -52,6 +52,50 @@ class _ReusedParserBuilder(LXMLTreeBuilder):
             parser = self._parsers[encoding] = super().parser_for(encoding)
         return parser
 
+    # lxml's HTML parser hands over plain names and no namespace maps: what BeautifulSoup's start
+    # and end do for namespaces (every name split, every attribute copied twice) does nothing for
+    # them. The same calls into the soup, without it; anything namespaced goes the general way.
+    # The tag is made and pushed as BeautifulSoup.handle_starttag does (which spends a tenth of
+    # its time on a typing.cast), when no parse_only filter or element class changes that.
+    def start(self, tag: Any, attrib: Any, nsmap: Any = {}) -> None:  # noqa: B006 (lxml's signature)
+        soup: Any = self.soup
+        if nsmap or len(self.nsmaps) > 1 or tag[0] == "{" or soup.parse_only or soup.element_classes:
+            return super().start(tag, attrib, nsmap)
+        attributes = self.attribute_dict_class()
+        if attrib:  # most tags have none: lxml's empty mapping iterates in Python
+            for name, value in attrib.items():
+                if name[0] == "{":
+                    return super().start(tag, attrib, nsmap)
+                attributes[name] = value
+        soup.endData()
+        recent = soup._most_recent_element
+        element = Tag(
+            soup,
+            self,
+            tag,
+            None,
+            None,
+            attributes,
+            soup.currentTag,
+            recent,
+            sourceline=None,
+            sourcepos=None,
+            namespaces=self.active_namespace_prefixes[-1],
+        )
+        if recent is not None:
+            recent.next_element = element
+        soup._most_recent_element = element
+        soup.pushTag(element)
+        return None
+
+    def end(self, tag: Any) -> None:
+        if len(self.nsmaps) > 1 or tag[0] == "{":
+            return super().end(tag)
+        soup = self.soup
+        soup.endData()  # type: ignore[union-attr]
+        soup.handle_endtag(tag, None)  # type: ignore[union-attr]
+        return None
+
 
 _PER_THREAD = threading.local()  # a builder holds the soup it is building: one per thread
 

@@ -128,3 +128,28 @@ def test_a_parse_leaves_no_cyclic_garbage() -> None:
         gc.garbage.clear()
         gc.enable()
     assert left == []
+
+
+def test_the_reused_builder_makes_the_soup_beautifulsoup_makes() -> None:
+    """Its start and end skip namespace handling lxml's HTML parser never needs: the tree, and
+    each element's links, are those of BeautifulSoup's own lxml builder (class kept one string)."""
+    from bs4.builder._lxml import LXMLTreeBuilder
+
+    from transforms.body import parsed_soup
+
+    fragments = [
+        '<p class="a b" id=x hidden>一<b>二</b>三</p><img src="i.png"><br/>tail',
+        '<div xmlns:o="urn:o"><o:p>word</o:p><svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg></div>',
+        "<table><tr>\n<td rowspan=2>a</td>\n<td>b</td></tr></table><!-- c --><pre>  x\n y</pre>",
+        "<p>unclosed<div>block<span style='display:none'>h</span></p>&amp;&#x4e00;",
+        "",
+    ]
+    for html in fragments:
+        ours = parsed_soup(html)
+        theirs = BeautifulSoup(html, builder=LXMLTreeBuilder(multi_valued_attributes=None))
+        assert str(ours) == str(theirs)
+        mine = [(type(e), getattr(e, "name", None), getattr(e, "attrs", None)) for e in ours.descendants]
+        stock = [(type(e), getattr(e, "name", None), getattr(e, "attrs", None)) for e in theirs.descendants]
+        assert mine == stock
+        chain = [str(e)[:20] for e in ours.next_elements]
+        assert chain == [str(e)[:20] for e in theirs.next_elements]
