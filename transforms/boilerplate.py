@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 FEED_TOTAL = 0  # the line_hash an article's feed is counted under (no line hashes to 0)
 MAX_LEARNABLE_CHARS = 400  # a longer paragraph is article text, however often it recurs
@@ -85,6 +86,7 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=4096)  # an archive has a few hundred feeds; every row asks for its own
 def feed_key(source: str | None, feed: str | None) -> int | None:
     """What a feed's lines are learned under: a hash of its source and feed (None: nothing is
     learned). A number, not the names: the lake counts millions of (feed, line) pairs."""
@@ -151,7 +153,8 @@ def is_guarded(key: str) -> bool:
     mark, or quotes make half of it) or a line of figures (more than MAX_TEMPLATE_NUMBERS numbers)."""
     if key.count("#") > MAX_TEMPLATE_NUMBERS or key.startswith(_OPENING_QUOTES):
         return True
-    return 2 * sum(len(quoted) for quoted in _QUOTED.findall(key)) >= len(key)
+    quoted = _QUOTED.findall(key)
+    return 2 * sum(map(len, quoted)) >= len(key) if quoted else not key
 
 
 def line_hash(key: str) -> int:
@@ -180,19 +183,23 @@ def learnable_hashes(lines: Iterable[str]) -> list[int]:
     too long to learn does). A line over twice the length limit is passed over unread
     (normalising never halves a line)."""
     hashes: set[int] = set()
-    previous: tuple[str, int] | None = None
+    previous: str | None = None  # the previous learnable line's key, and its hash
+    previous_hash = 0
     for line in lines:
-        key = line_key(line) if len(line) <= 2 * MAX_LEARNABLE_CHARS else None
-        if key is not None and _TWO_LETTERS.search(key) is None:
+        if len(line) > 2 * MAX_LEARNABLE_CHARS:
+            previous = None
             continue
-        if key is None or len(key) > MAX_LEARNABLE_CHARS:
+        key = _DIGITS.sub("#", line.strip())  # line_key, inline: this runs for every line of every row
+        if _TWO_LETTERS.search(key) is None:
+            continue
+        if len(key) > MAX_LEARNABLE_CHARS:
             previous = None
             continue
         hashed = line_hash(key)
         hashes.add(hashed)
-        if previous is not None and previous[0] != key and min(len(previous[0]), len(key)) < BLOCK_MAX_CHARS:
-            hashes.add(pair_hash(previous[1], hashed))
-        previous = (key, hashed)
+        if previous is not None and previous != key and min(len(previous), len(key)) < BLOCK_MAX_CHARS:
+            hashes.add(pair_hash(previous_hash, hashed))
+        previous, previous_hash = key, hashed
     return list(hashes)
 
 
