@@ -67,8 +67,7 @@ class _ReusedParserBuilder(LXMLTreeBuilder):
                 if name[0] == "{":
                     return super().start(tag, attrib, nsmap)
                 attributes[name] = value
-        _drop_row_whitespace(soup)
-        soup.endData()
+        _end_text(soup)
         recent = soup._most_recent_element
         element = Tag(
             soup,
@@ -93,28 +92,40 @@ class _ReusedParserBuilder(LXMLTreeBuilder):
         if len(self.nsmaps) > 1 or tag[0] == "{":
             return super().end(tag)
         soup: Any = self.soup
-        _drop_row_whitespace(soup)
-        soup.endData()
-        soup.handle_endtag(tag, None)
+        _end_text(soup)
+        soup._popToTag(tag, None)  # BeautifulSoup.handle_endtag, less its second endData
         return None
+
+    def data(self, content: Any) -> None:
+        self.soup.current_data.append(content)  # type: ignore[union-attr]
 
 
 _ASCII_SPACES = " \n\t\f\r"  # what BeautifulSoup collapses to one space or newline
 
 
-def _drop_row_whitespace(soup: Any) -> None:
-    """Whitespace between a table row's cells never becomes a string: the walk reads a row by its
+def _end_text(soup: Any) -> None:
+    """BeautifulSoup.endData for the text lxml handed over since the last tag: a string, its
+    blanks collapsed to one space or newline, as endData makes it (without its typing.cast and
+    its loop over characters), when no string container or filter changes that.
+
+    Blank text between a table row's cells never becomes a string: the walk reads a row by its
     cells (_table_row), and a cell's text through get_text(" ") and clean_text, where a blank
     string between two others is one more blank. A third of a typical article's strings are these.
     Not inside a <pre>, whose text is read as it is."""
     data = soup.current_data
-    if (
-        data
-        and soup.currentTag.name == "tr"
-        and not soup.preserve_whitespace_tag_stack
-        and not "".join(data).strip(_ASCII_SPACES)
-    ):
-        data.clear()
+    if not data:
+        return
+    if soup.string_container_stack or soup.parse_only or soup.element_classes:
+        soup.endData()
+        return
+    text = data[0] if len(data) == 1 else "".join(data)
+    if not soup.preserve_whitespace_tag_stack and not text.strip(_ASCII_SPACES):
+        if soup.currentTag.name == "tr":
+            data.clear()
+            return
+        text = "\n" if "\n" in text else " "
+    soup.current_data = []
+    soup.object_was_parsed(NavigableString(text))
 
 
 _PER_THREAD = threading.local()  # a builder holds the soup it is building: one per thread
