@@ -15,7 +15,7 @@ from transforms.measures import MEASURES, with_text_measures
 from transforms.names import with_name_mentions
 from transforms.raw import RawFile
 from transforms.reasons import Quarantined, Reason
-from transforms.schema import ARTICLES, QUARANTINE, STRINGS
+from transforms.schema import ARTICLES, QUARANTINE
 from transforms.stories import STORY_COLUMNS, with_singleton_stories
 
 # The columns article_row fills; the measures are added over the whole batch.
@@ -49,10 +49,19 @@ def quarantine_row(
     }
 
 
+# Polars converts each inner list (and struct) on its own; Arrow builds the whole column at once
+# (40x faster for lists of strings, 50x for the stock mentions' structs).
+_ARROW_TYPES = {
+    name: pl.Series(name, [], dtype).to_arrow().type
+    for name, dtype in _ROW_SCHEMA.items()
+    if isinstance(dtype, pl.List)
+}
+
+
 def _column(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
-    if dtype == STRINGS:
-        # Polars converts each inner list on its own; Arrow builds the whole column at once (40x faster).
-        return pl.Series(name, pa.array(values, type=pa.large_list(pa.large_string())))
+    arrow_type = _ARROW_TYPES.get(name)
+    if arrow_type is not None:
+        return pl.Series(name, pa.array(values, type=arrow_type))
     return pl.Series(name, values, dtype=dtype)
 
 

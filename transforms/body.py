@@ -52,6 +52,81 @@ class _ReusedParserBuilder(LXMLTreeBuilder):
             parser = self._parsers[encoding] = super().parser_for(encoding)
         return parser
 
+    # lxml's HTML parser hands over plain names and no namespace maps: what BeautifulSoup's start
+    # and end do for namespaces (every name split, every attribute copied twice) does nothing for
+    # them. The same calls into the soup, without it; anything namespaced goes the general way.
+    # The tag is made and pushed as BeautifulSoup.handle_starttag does (which spends a tenth of
+    # its time on a typing.cast), when no parse_only filter or element class changes that.
+    def start(self, tag: Any, attrib: Any, nsmap: Any = {}) -> None:  # noqa: B006 (lxml's signature)
+        soup: Any = self.soup
+        if nsmap or len(self.nsmaps) > 1 or tag[0] == "{" or soup.parse_only or soup.element_classes:
+            return super().start(tag, attrib, nsmap)
+        attributes = self.attribute_dict_class()
+        if attrib:  # most tags have none: lxml's empty mapping iterates in Python
+            for name, value in attrib.items():
+                if name[0] == "{":
+                    return super().start(tag, attrib, nsmap)
+                attributes[name] = value
+        _end_text(soup)
+        recent = soup._most_recent_element
+        element = Tag(
+            soup,
+            self,
+            tag,
+            None,
+            None,
+            attributes,
+            soup.currentTag,
+            recent,
+            sourceline=None,
+            sourcepos=None,
+            namespaces=self.active_namespace_prefixes[-1],
+        )
+        if recent is not None:
+            recent.next_element = element
+        soup._most_recent_element = element
+        soup.pushTag(element)
+        return None
+
+    def end(self, tag: Any) -> None:
+        if len(self.nsmaps) > 1 or tag[0] == "{":
+            return super().end(tag)
+        soup: Any = self.soup
+        _end_text(soup)
+        soup._popToTag(tag, None)  # BeautifulSoup.handle_endtag, less its second endData
+        return None
+
+    def data(self, content: Any) -> None:
+        self.soup.current_data.append(content)  # type: ignore[union-attr]
+
+
+_ASCII_SPACES = " \n\t\f\r"  # what BeautifulSoup collapses to one space or newline
+
+
+def _end_text(soup: Any) -> None:
+    """BeautifulSoup.endData for the text lxml handed over since the last tag: a string, its
+    blanks collapsed to one space or newline, as endData makes it (without its typing.cast and
+    its loop over characters), when no string container or filter changes that.
+
+    Blank text between a table row's cells never becomes a string: the walk reads a row by its
+    cells (_table_row), and a cell's text through get_text(" ") and clean_text, where a blank
+    string between two others is one more blank. A third of a typical article's strings are these.
+    Not inside a <pre>, whose text is read as it is."""
+    data = soup.current_data
+    if not data:
+        return
+    if soup.string_container_stack or soup.parse_only or soup.element_classes:
+        soup.endData()
+        return
+    text = data[0] if len(data) == 1 else "".join(data)
+    if not soup.preserve_whitespace_tag_stack and not text.strip(_ASCII_SPACES):
+        if soup.currentTag.name == "tr":
+            data.clear()
+            return
+        text = "\n" if "\n" in text else " "
+    soup.current_data = []
+    soup.object_was_parsed(NavigableString(text))
+
 
 _PER_THREAD = threading.local()  # a builder holds the soup it is building: one per thread
 

@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 FEED_TOTAL = 0  # the line_hash an article's feed is counted under (no line hashes to 0)
 MAX_LEARNABLE_CHARS = 400  # a longer paragraph is article text, however often it recurs
@@ -85,6 +86,7 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=4096)  # an archive has a few hundred feeds; every row asks for its own
 def feed_key(source: str | None, feed: str | None) -> int | None:
     """What a feed's lines are learned under: a hash of its source and feed (None: nothing is
     learned). A number, not the names: the lake counts millions of (feed, line) pairs."""
@@ -151,7 +153,8 @@ def is_guarded(key: str) -> bool:
     mark, or quotes make half of it) or a line of figures (more than MAX_TEMPLATE_NUMBERS numbers)."""
     if key.count("#") > MAX_TEMPLATE_NUMBERS or key.startswith(_OPENING_QUOTES):
         return True
-    return 2 * sum(len(quoted) for quoted in _QUOTED.findall(key)) >= len(key)
+    quoted = _QUOTED.findall(key)
+    return 2 * sum(map(len, quoted)) >= len(key) if quoted else not key
 
 
 def line_hash(key: str) -> int:
@@ -180,19 +183,23 @@ def learnable_hashes(lines: Iterable[str]) -> list[int]:
     too long to learn does). A line over twice the length limit is passed over unread
     (normalising never halves a line)."""
     hashes: set[int] = set()
-    previous: tuple[str, int] | None = None
+    previous: str | None = None  # the previous learnable line's key, and its hash
+    previous_hash = 0
     for line in lines:
-        key = line_key(line) if len(line) <= 2 * MAX_LEARNABLE_CHARS else None
-        if key is not None and _TWO_LETTERS.search(key) is None:
+        if len(line) > 2 * MAX_LEARNABLE_CHARS:
+            previous = None
             continue
-        if key is None or len(key) > MAX_LEARNABLE_CHARS:
+        key = _DIGITS.sub("#", line.strip())  # line_key, inline: this runs for every line of every row
+        if _TWO_LETTERS.search(key) is None:
+            continue
+        if len(key) > MAX_LEARNABLE_CHARS:
             previous = None
             continue
         hashed = line_hash(key)
         hashes.add(hashed)
-        if previous is not None and previous[0] != key and min(len(previous[0]), len(key)) < BLOCK_MAX_CHARS:
-            hashes.add(pair_hash(previous[1], hashed))
-        previous = (key, hashed)
+        if previous is not None and previous != key and min(len(previous), len(key)) < BLOCK_MAX_CHARS:
+            hashes.add(pair_hash(previous_hash, hashed))
+        previous, previous_hash = key, hashed
     return list(hashes)
 
 
@@ -207,22 +214,36 @@ def is_credit(line: str) -> bool:
 # Lines that are boilerplate wherever they stand, in any feed: disclaimers and notices, link
 # labels with nothing behind them (a PDF link's, a blog's previous/next links), a column's sign-off.
 _NAV = r"上一篇|下一篇|前一篇|后一篇|上一页|下一页|上一章|下一章|返回顶部|回到顶部|返回首页|返回目录|返回列表"
-_NOTICE = re.compile(
-    r"^[*※]?\s*(?:免责声明|版权声明|特别声明|风险声明|版权所有)\s*[:：]"
-    r"|^(?:查看|阅读|点击阅读|点击查看)(?:原文|全文|更多)\s*[>》]*$"
-    r"|^Download PDF(?:null)?$"
-    r"|请点击\s*[↓⬇]+$"
-    r"|^.{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$"
-    rf"|^[«‹<←↑\s]*(?:{_NAV}|previous|next|prev|older|newer)(?:\s*(?:文章|post|posts|page|entries))?[\s»›>→↑]*$"
-    rf"|^(?:{_NAV}|previous post|next post)\s*[:：]"
-    r"|^.{0,60}(?:如有侵权|如有侵犯|侵删|未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)转载|转载请(?:注明|联系))",
+# Each kind of notice is matched only where it can be: at the line's start, and only when the
+# line holds what the kind needs (a first character, a word, a short line). Searching one
+# alternation of them all tried every kind at every character of every line (a tenth of a parse).
+_NOTICE_OPENING = re.compile(
+    r"[*※]?\s*(?:免责声明|版权声明|特别声明|风险声明|版权所有)\s*[:：]"
+    r"|(?:查看|阅读|点击阅读|点击查看)(?:原文|全文|更多)\s*[>》]*$"
+    r"|Download PDF(?:null)?$"
+    rf"|[«‹<←↑\s]*(?:{_NAV}|previous|next|prev|older|newer)(?:\s*(?:文章|post|posts|page|entries))?[\s»›>→↑]*$"
+    rf"|(?:{_NAV}|previous post|next post)\s*[:：]",
     re.IGNORECASE,
 )
+# The characters _NOTICE_OPENING can match first (a stripped line opens with no whitespace).
+_NOTICE_FIRST = frozenset("*※免版特风查阅点dD«‹<←↑上下前后返回pPnNoO")
+_SIGN_OFF = re.compile(r".{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$")
+_SIGN_OFF_CHARS = 30 + len("感谢您的阅读") + 1  # a longer line is no sign-off
+_NO_COPYING = re.compile(
+    r".{0,60}(?:如有侵权|如有侵犯|侵删|未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)转载|转载请(?:注明|联系))"
+)
+_CLICK_BELOW = re.compile(r"请点击\s*[↓⬇]+$")  # the one notice that ends a line anywhere
 
 
 def is_notice(line: str) -> bool:
     """A disclaimer, notice, bare link label or sign-off: boilerplate in any feed."""
-    return _NOTICE.search(line.strip()) is not None
+    text = line.strip()
+    return (
+        (text[:1] in _NOTICE_FIRST and _NOTICE_OPENING.match(text) is not None)
+        or (len(text) <= _SIGN_OFF_CHARS and _SIGN_OFF.match(text) is not None)
+        or (("侵" in text or "转载" in text) and _NO_COPYING.match(text) is not None)
+        or ("请点击" in text and _CLICK_BELOW.search(text) is not None)
+    )
 
 
 def _credit_block(lines: Sequence[str], order: Sequence[int], end: int) -> set[int]:

@@ -35,7 +35,9 @@ _CHANCE = 1 / 256  # two unrelated 8-bit values agree this often
 
 def _shingle_hashes(text: str) -> np.ndarray:
     """A hash of every SHINGLE_CHARS consecutive characters (whitespace left out first: line
-    breaks and spacing are markup, not writing)."""
+    breaks and spacing are markup, not writing), repeats included: a MinHash value is a minimum,
+    which a repeated shingle does not move (making them unique, a sort, cost 8 times the rest of
+    a signature)."""
     compact = "".join(text.split())
     points = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     count = len(points) - SHINGLE_CHARS + 1
@@ -44,7 +46,7 @@ def _shingle_hashes(text: str) -> np.ndarray:
     hashed = np.zeros(count, dtype=np.uint64)
     for offset in range(SHINGLE_CHARS):
         hashed = hashed * _BASE + points[offset : offset + count]
-    return np.unique(hashed)
+    return hashed
 
 
 _CHUNK_TEXTS = 1_000  # texts hashed at a time: their shingle hashes are 8 bytes a character, twice

@@ -6,12 +6,9 @@ import html
 import re
 import unicodedata
 
-_WHITESPACE = re.compile(r"\s+")
 # A decimal character reference of 8 or more digits: html.unescape turns one above U+10FFFF into
 # U+FFFD, but reads it with int(), which refuses more than 4,300 digits (a ValueError).
 _LONG_DECIMAL_REFERENCE = re.compile(r"&#([0-9]{8,})(;?)")
-# Full-width (U+3000) and ordinary spaces used to indent a paragraph's first line.
-_INDENT = "\u3000 \t\n\xa0"
 
 
 def _short_reference(match: re.Match[str]) -> str:
@@ -27,7 +24,9 @@ def clean_text(value: str) -> str:
         if "&#" in value:
             value = _LONG_DECIMAL_REFERENCE.sub(_short_reference, value)
         value = html.unescape(value)
-    value = _WHITESPACE.sub(" ", value).strip(_INDENT)
+    # Each run of whitespace one space, none at either end (the full-width U+3000 that indents a
+    # paragraph included): str.split's whitespace is the regex \s, at half the cost of a sub.
+    value = " ".join(value.split())
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     return value

@@ -3,6 +3,8 @@ from __future__ import annotations
 import gc
 
 from bs4 import BeautifulSoup, NavigableString, Tag
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from transforms.body import article_body, editor_of
 from transforms.stocks import normalised_stock_code, stock_codes_of
@@ -128,3 +130,63 @@ def test_a_parse_leaves_no_cyclic_garbage() -> None:
         gc.garbage.clear()
         gc.enable()
     assert left == []
+
+
+def test_the_reused_builder_makes_the_soup_beautifulsoup_makes() -> None:
+    """Its start and end skip namespace handling lxml's HTML parser never needs: the tree, and
+    each element's links, are those of BeautifulSoup's own lxml builder (class kept one string;
+    blank text between a row's cells is dropped: see the next test)."""
+    from bs4.builder._lxml import LXMLTreeBuilder
+
+    from transforms.body import parsed_soup
+
+    fragments = [
+        '<p class="a b" id=x hidden>一<b>二</b>三</p><img src="i.png"><br/>tail',
+        '<div xmlns:o="urn:o"><o:p>word</o:p><svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg></div>',
+        "<table><tr><td rowspan=2>a</td><td>b</td></tr></table><!-- c --><pre>  x\n y</pre>",
+        "<p>unclosed<div>block<span style='display:none'>h</span></p>&amp;&#x4e00;",
+        "",
+    ]
+    for html in fragments:
+        ours = parsed_soup(html)
+        theirs = BeautifulSoup(html, builder=LXMLTreeBuilder(multi_valued_attributes=None))
+        assert str(ours) == str(theirs)
+        mine = [(type(e), getattr(e, "name", None), getattr(e, "attrs", None)) for e in ours.descendants]
+        stock = [(type(e), getattr(e, "name", None), getattr(e, "attrs", None)) for e in theirs.descendants]
+        assert mine == stock
+        chain = [str(e)[:20] for e in ours.next_elements]
+        assert chain == [str(e)[:20] for e in theirs.next_elements]
+
+
+_TABLE_PIECES = [
+    "<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>", "<th>", "</th>", "<pre>", "</pre>",
+    "<p>", "</p>", "<div>", "</div>", "<b>", "</b>", "<br>", " ", "\n", "  \n\t", "\u3000", "a", "字 词",
+    '<td class="x">', '<div class="article-editor">', "责任编辑：王翔", "<img src='http://i/1.png'>",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_TABLE_PIECES), max_size=30))
+@example(
+    ["<pre>", "a", "<tr>", "\n", "<td>", "a", "</td>", "</tr>", "</pre>"]
+)  # a <pre>'s text is read whole
+@example(
+    ["<td>", "<table>", "<tr>", "\n", "<td>", "a", "</td>", " ", "<td>", "b", "</td>", "</tr>", "</table>"]
+)
+def test_a_rows_whitespace_never_becomes_a_string_and_the_body_is_the_same(pieces: list[str]) -> None:
+    """The builder drops blank text between a row's cells (outside <pre>): the walk over its soup
+    collects what it collects over BeautifulSoup's own."""
+    from unittest import mock
+
+    from bs4.builder._lxml import LXMLTreeBuilder
+
+    from transforms import body
+
+    def stock(html: str) -> BeautifulSoup:
+        return BeautifulSoup(html, builder=LXMLTreeBuilder(multi_valued_attributes=None))
+
+    html = "".join(pieces)
+    for line_break in (None, "\n"):
+        ours = body.collected_body(html, line_break)
+        with mock.patch.object(body, "parsed_soup", stock):
+            assert ours == body.collected_body(html, line_break)

@@ -62,6 +62,33 @@ def test_a_signature_is_of_the_writing_not_the_spacing() -> None:
     assert estimated_jaccard(one, one) == 1.0
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.sampled_from("的一是在不了有和人这中大为上个国我以要"), min_size=1, max_size=6),
+    st.integers(30, 300),
+)
+def test_a_repeated_shingle_does_not_move_a_signature(alphabet: list[str], length: int) -> None:
+    """Signatures are made of every shingle, repeats included: a MinHash is a minimum, which the
+    pinned rensa computes the same over a set and over a multiset."""
+    import numpy as np
+    import rensa
+
+    from transforms.stories import _SEED, SIGNATURE_PERMS, _shingle_hashes
+
+    text = "".join(alphabet[(i * 7 + i // 3) % len(alphabet)] for i in range(length))
+    hashes = _shingle_hashes(text)
+    once = np.unique(hashes)
+
+    def digest(flat: np.ndarray) -> list[int]:
+        offsets = np.array([0, len(flat)], dtype=np.uint64)
+        return rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            flat, offsets, SIGNATURE_PERMS, _SEED
+        ).to_rows()[0]
+
+    assert len(once) < len(hashes)
+    assert digest(hashes) == digest(once)
+
+
 def test_too_short_a_text_has_no_signature() -> None:
     short = "字" * (MIN_SHINGLES + SHINGLE_CHARS - 2)
     assert text_signatures([short, "", None]) == [None, None, None]
