@@ -216,8 +216,9 @@ def _boilerplate_cost(paths: list[str]) -> dict[str, float]:
 
     from transforms.boilerplate import LearningRule
     from transforms.relearn import article_lines, relearned_articles
-    from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS
+    from transforms.schema import ARTICLE_LINES_SCHEMA
     from warehouse.feed_model import learned_lines, model_of, next_line_counts
+    from warehouse.tables import LINE_COUNTS
 
     files = [RawFile(p, 0, None, Path(p).read_bytes()) for p in paths]
     weights = jieba_keyword_weights()

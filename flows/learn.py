@@ -30,18 +30,7 @@ from transforms.names import (
     with_name_mentions,
 )
 from transforms.relearn import article_lines, relearned_articles
-from transforms.schema import (
-    ARTICLE_FEED,
-    ARTICLE_LINES,
-    ARTICLE_LINES_SCHEMA,
-    ARTICLES,
-    LINE_COUNTS,
-    LINE_KEY,
-    LINE_SIGHTINGS,
-    NAME_COUNTS,
-    STORY_EDGES,
-    STORY_SIGNATURES,
-)
+from transforms.schema import ARTICLE_FEED, ARTICLE_LINES, ARTICLE_LINES_SCHEMA, ARTICLES, NAME_COUNTS
 from transforms.stocks import Securities
 from transforms.stories import story_edges, story_members, text_signatures, with_stories
 from warehouse.feed_model import (
@@ -61,6 +50,7 @@ from warehouse.feed_model import (
 from warehouse.layout import partition_key, partition_name_expr
 from warehouse.load import LakeWriter, Learned, MergePlan
 from warehouse.staging import STAGED_KEYS, StagedRun
+from warehouse.tables import LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS, STORY_EDGES, STORY_SIGNATURES
 
 Rederive = Callable[[pl.DataFrame, Model], pl.DataFrame]
 # The run's lines are counted this many articles' worth at a time (a share of the buckets per

@@ -1,4 +1,6 @@
-"""The data contract: every column of every dataset newslake writes, declared once.
+"""The article contract: the columns of what the transforms produce (articles, quarantine records,
+the name counts they learn from), declared once, and the Table/Column machinery every dataset is
+declared with (the warehouse's own tables: warehouse/tables.py).
 
 The frame is cast to these schemas, Parquet is written with them, the data dictionary
 (docs/data-dictionary.md) is generated from them and the tests check them. Nothing else
@@ -8,7 +10,6 @@ spells out a column list.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import polars as pl
 
@@ -66,28 +67,6 @@ class Table:
         if missing:
             raise ValueError(f"{self.name}: frame lacks columns {missing}")
         return frame.select([pl.col(c.name).cast(c.dtype, strict=True) for c in self.columns])
-
-
-class RunStatus(StrEnum):
-    """How a run ended (runs.status)."""
-
-    SUCCEEDED = "succeeded"
-    NO_CHANGES = "no_changes"  # nothing a reader sees changed
-    REJECTED = "rejected"  # too many bad files: the quarantine was recorded, nothing loaded
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: nothing but the run's record changed
-
-
-class FileStatus(StrEnum):
-    """What a source file produced (manifest.status)."""
-
-    LOADED = "loaded"
-    QUARANTINED = "quarantined"
-    DUPLICATE = "duplicate"
-
-
-def _choices(enum: type[StrEnum]) -> str:
-    return ", ".join(m.value for m in enum)
 
 
 def _c(name: str, dtype: pl.DataType, nullable: bool, description: str, **kw: bool) -> Column:
@@ -328,133 +307,6 @@ QUARANTINE = Table(
     ),
 )
 
-MANIFEST = Table(
-    name="manifest",
-    description="Every source file seen, with what it produced: the basis of incremental runs.",
-    columns=(
-        _c("source_path", pl.String(), False, "Path of the raw file, relative to the source root."),
-        _c("size_bytes", pl.Int64(), False, "File size when last processed."),
-        _c("mtime_ns", pl.Int64(), False, "Modification time (ns since epoch) when last processed."),
-        _c(
-            "source_sha256",
-            pl.String(),
-            True,
-            "sha256 of the bytes; null when the file was not read.",
-        ),
-        _c("status", pl.String(), False, f"What the file produced: {_choices(FileStatus)}."),
-        _c("article_id", pl.String(), True, "article_id the file produced (loaded or duplicate)."),
-        _c("year", pl.Int32(), True, "Partition year of the loaded row."),
-        _c("month", pl.Int32(), True, "Partition month of the loaded row."),
-        _c("run_id", pl.String(), False, "Run that last processed the file."),
-    ),
-)
-
-RUNS = Table(
-    name="runs",
-    description="One row per run of the pipeline: what it saw, what it wrote, how it ended.",
-    columns=(
-        _c("run_id", pl.String(), False, "Run id (UTC start time and a random suffix)."),
-        _c("started_at", UTC_MICROS, False, "Start of the run (UTC)."),
-        _c("finished_at", UTC_MICROS, False, "End of the run (UTC)."),
-        _c("status", pl.String(), False, f"How the run ended: {_choices(RunStatus)}."),
-        _c("message", pl.String(), True, "One-line explanation when the run did not succeed."),
-        _c("files_seen", pl.Int64(), False, "Files matched in the source."),
-        _c("files_new", pl.Int64(), False, "Files not in the manifest."),
-        _c("files_changed", pl.Int64(), False, "Files whose bytes changed since the last run."),
-        _c("files_unchanged", pl.Int64(), False, "Files skipped as unchanged."),
-        _c("files_deleted", pl.Int64(), False, "Manifest files no longer in the source."),
-        _c("rows_written", pl.Int64(), False, "Article rows added or replaced."),
-        _c("rows_deleted", pl.Int64(), False, "Article rows removed."),
-        _c("quarantined", pl.Int64(), False, "Files quarantined by this run."),
-        _c("partitions_rewritten", pl.Int64(), False, "Article partitions written by this run."),
-        _c("seconds", pl.Float64(), False, "Wall-clock seconds the run took, from its start to its commit."),
-    ),
-)
-
-BOILERPLATE = Table(
-    name="boilerplate",
-    description="One row per line a feed repeats across its articles: learned from the lake, taken "
-    "out of those articles' text (articles.boilerplate_lines).",
-    columns=(
-        _c("source", pl.String(), True, "Publisher of the feed (second category)."),
-        _c("feed", pl.String(), True, "Feed within the source (third category)."),
-        _c(
-            "line",
-            pl.String(),
-            False,
-            "The line as it is matched: each run of digits '#' (so dates and counts vary).",
-        ),
-        _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form (what is counted)."),
-        _c("articles", pl.Int64(), False, "Loaded articles of the feed that carry the line."),
-        _c("feed_articles", pl.Int64(), False, "Loaded articles of the feed."),
-        _c("share", pl.Float64(), False, "articles / feed_articles."),
-    ),
-)
-
-LINE_COUNTS = Table(
-    name="line_counts",
-    description="Per feed, how many loaded articles carry each learnable line that two or more of "
-    "them carry (line_hash 0: the feed's article count). Kept in the store: what the boilerplate "
-    "model is learned from (a line needs two articles to be learned).",
-    columns=(
-        _c(
-            "feed_key",
-            pl.Int64(),
-            False,
-            "Hash of the feed's source and feed (transforms.boilerplate.feed_key).",
-        ),
-        _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form; 0 for the feed's total."),
-        _c("articles", pl.Int64(), False, "Loaded articles of the feed carrying the line."),
-    ),
-)
-
-LINE_SIGHTINGS = Table(
-    name="line_sightings",
-    description="The learnable lines exactly one loaded article of their feed carries: what a line "
-    "seen again is counted from. Kept in the store in files by line_hash % 64, so a run reads and "
-    "writes only the files its own lines fall in.",
-    columns=(
-        _c("feed_key", pl.Int64(), False, "Hash of the feed's source and feed, as in line_counts."),
-        _c("line_hash", pl.Int64(), False, "Hash of the line's normalised form, as in line_counts."),
-    ),
-)
-
-STORY_SIGNATURES = Table(
-    name="story_signatures",
-    description="What stories are found from: one row per article with enough text, its MinHash signature.",
-    columns=(
-        _c("article_id", pl.String(), False, "The article the signature is of."),
-        _c(
-            "published_at",
-            UTC_MICROS,
-            True,
-            "The article's publication time: the earliest copy names a story.",
-        ),
-        _c(
-            "signature",
-            pl.Binary(),
-            False,
-            "b-bit MinHash of the cleaned text's 5-character shingles: 128 one-byte values "
-            "(transforms/stories.py).",
-        ),
-    ),
-)
-
-STORY_EDGES = Table(
-    name="story_edges",
-    description="Pairs of distinct signatures whose texts are copies of each other: the links stories are made of.",
-    columns=(
-        _c(
-            "a",
-            pl.Binary(),
-            False,
-            "The smaller signature of the pair (the articles that share a signature are one node).",
-        ),
-        _c("b", pl.Binary(), False, "The larger signature of the pair."),
-        _c("similarity", pl.Float64(), False, "Estimated Jaccard similarity of the two texts' shingles."),
-    ),
-)
-
 NAME_COUNTS = Table(
     name="name_counts",
     description="How many loaded articles teach each (name, stock code) pair (articles.stock_names). "
@@ -466,44 +318,16 @@ NAME_COUNTS = Table(
     ),
 )
 
-TABLES = (
-    ARTICLES, QUARANTINE, MANIFEST, RUNS, BOILERPLATE, LINE_COUNTS, LINE_SIGHTINGS, STORY_SIGNATURES, STORY_EDGES,
-    NAME_COUNTS,
-)  # fmt: skip
-
-# Column sets the pipeline moves between stages, taken from the tables above.
-LISTING_SCHEMA = MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns")  # a source listing
-LINE_KEY = ["feed_key", "line_hash"]  # a line of a feed, as the boilerplate counts key it
 # One row per article and distinct learnable line: what the boilerplate counts are made of.
 # learned: whether the row has the line taken out as its feed's (what the merge checks it against).
 ARTICLE_LINES_SCHEMA = pl.Schema(
     {
         **ARTICLES.schema_of("source_path"),
-        **LINE_COUNTS.schema_of("feed_key", "line_hash"),
+        "feed_key": pl.Int64(),  # transforms.boilerplate.feed_key of the row's source and feed
+        "line_hash": pl.Int64(),  # the line's normalised form, hashed (transforms.boilerplate)
         "learned": pl.Boolean(),
     }
 )
-PROCESSED_SCHEMA = pl.Schema(  # a file read by a batch: what the next manifest records of it
-    {
-        **MANIFEST.schema_of("source_path", "size_bytes", "mtime_ns", "source_sha256"),
-        "same_bytes": pl.Boolean(),
-    }
-)
-ARTICLE_KEYS = ["source_path", "article_id", *ARTICLES.partition_keys]  # what resolves collisions
-ARTICLE_ORDER = ["published_at", "article_id"]  # how a partition's files are sorted (nulls last)
 ARTICLE_FEED = ["source_path", "source", "feed"]  # which feed a row is of
 # Every line a row carries, in order (boilerplate_at: where the taken-out lines stood).
 ARTICLE_LINES = [*ARTICLE_FEED, "paragraphs", "boilerplate_lines", "boilerplate_at"]
-
-ARTICLE_STOCKS_DESCRIPTION = (
-    "One row per article and stock code (articles.stock_mentions exploded): how the code was found "
-    "(found_by: markup, code, list or name: a name the archive teaches, matched as a word of the "
-    "text) and the text as it appears (mention_text)."
-)
-LAKE_VIEW_DESCRIPTION = (
-    "One row about the lake itself: where it is (lake_uri) and the time zone its naive dates were "
-    "read in and published_date counts days in (tz; null for a lake built before it was recorded)."
-)
-STAGED_SIGNATURES = pl.Schema(  # a parsed row's signature, as its batch staged it
-    {**ARTICLES.schema_of("source_path"), **STORY_SIGNATURES.polars_schema}
-)

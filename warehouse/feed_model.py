@@ -16,7 +16,7 @@ from transforms.boilerplate import (
     LearningRule,
     feed_key,
 )
-from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS
+from warehouse.tables import BOILERPLATE, LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS
 
 Model = dict[int, frozenset[int]]  # feed_key -> learned line hashes
 LineText = tuple[str | None, str | None, str]  # source, feed, the line as an article carries it
