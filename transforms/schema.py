@@ -10,6 +10,7 @@ spells out a column list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -24,6 +25,28 @@ class Column:
     nullable: bool
     description: str
     partition: bool = False
+    # Value rules, checked before rows are staged (warehouse/validation.py); a null passes them
+    # (nullability is the column's own rule).
+    at_least: int | None = None
+    at_most: int | None = None
+    allowed: tuple[str, ...] = ()
+    pattern: str | None = None  # a regular expression the value matches
+
+    @property
+    def value_rules(self) -> list[str]:
+        """The value rules in words, as the data dictionary shows them."""
+        rules = []
+        if self.at_least is not None and self.at_most is not None:
+            rules.append(f"from {self.at_least} to {self.at_most}")
+        elif self.at_least is not None:
+            rules.append(f"at least {self.at_least}")
+        elif self.at_most is not None:
+            rules.append(f"at most {self.at_most}")
+        if self.allowed:
+            rules.append("one of " + ", ".join(f"`{v}`" for v in self.allowed))
+        if self.pattern is not None:
+            rules.append(f"matches `{self.pattern}`")
+        return rules
 
 
 @dataclass(frozen=True)
@@ -69,7 +92,7 @@ class Table:
         return frame.select([pl.col(c.name).cast(c.dtype, strict=True) for c in self.columns])
 
 
-def _c(name: str, dtype: pl.DataType, nullable: bool, description: str, **kw: bool) -> Column:
+def _c(name: str, dtype: pl.DataType, nullable: bool, description: str, **kw: Any) -> Column:
     return Column(name, dtype, nullable, description, **kw)
 
 
@@ -83,6 +106,7 @@ ARTICLES = Table(
             pl.String(),
             False,
             "Stable id: sha256 of feed, title and publication time (plus body hash when those are blank), 32 hex chars.",
+            pattern=r"^[0-9a-f]{32}$",
         ),
         _c(
             "source_path",
@@ -90,7 +114,7 @@ ARTICLES = Table(
             False,
             "Path of the raw file, relative to the source root (POSIX separators).",
         ),
-        _c("source_sha256", pl.String(), False, "sha256 of the raw file's bytes."),
+        _c("source_sha256", pl.String(), False, "sha256 of the raw file's bytes.", pattern=r"^[0-9a-f]{64}$"),
         _c(
             "content_hash",
             pl.String(),
@@ -208,17 +232,18 @@ ARTICLES = Table(
             False,
             "Body embeds a video (video tag, iframe or video container).",
         ),
-        _c("table_count", pl.Int32(), False, "Number of tables in the body."),
+        _c("table_count", pl.Int32(), False, "Number of tables in the body.", at_least=0),
         # derived
-        _c("char_count", pl.Int32(), False, "Non-whitespace characters in body_text."),
-        _c("cjk_char_count", pl.Int32(), False, "CJK ideographs in body_text."),
-        _c("paragraph_count", pl.Int32(), False, "Number of paragraphs."),
-        _c("image_count", pl.Int32(), False, "Number of content images."),
+        _c("char_count", pl.Int32(), False, "Non-whitespace characters in body_text.", at_least=0),
+        _c("cjk_char_count", pl.Int32(), False, "CJK ideographs in body_text.", at_least=0),
+        _c("paragraph_count", pl.Int32(), False, "Number of paragraphs.", at_least=0),
+        _c("image_count", pl.Int32(), False, "Number of content images.", at_least=0),
         _c(
             "reading_minutes",
             pl.Float64(),
             False,
             "Estimated reading time: 400 CJK characters or 200 words per minute.",
+            at_least=0,
         ),
         _c(
             "keywords",
@@ -231,8 +256,9 @@ ARTICLES = Table(
             pl.String(),
             False,
             "zh, en, mixed or unknown, from the script of title and body.",
+            allowed=("zh", "en", "mixed", "unknown"),
         ),
-        _c("title_length", pl.Int32(), False, "Characters in title (0 when null)."),
+        _c("title_length", pl.Int32(), False, "Characters in title (0 when null).", at_least=0),
         _c(
             "missing_date",
             pl.Boolean(),
@@ -277,6 +303,8 @@ ARTICLES = Table(
             True,
             "Partition key: year of published_date; null for undated rows.",
             partition=True,
+            at_least=1,
+            at_most=9999,
         ),
         _c(
             "month",
@@ -284,6 +312,8 @@ ARTICLES = Table(
             True,
             "Partition key: month of published_date; null for undated rows.",
             partition=True,
+            at_least=1,
+            at_most=12,
         ),
     ),
 )

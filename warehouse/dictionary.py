@@ -22,7 +22,10 @@ def data_dictionary_markdown() -> str:
         for c in table.columns:
             key = " (partition key)" if c.partition else ""
             nullable = "yes" if c.nullable else "no"
-            lines.append(f"| `{c.name}` | {duckdb_type(c.dtype)} | {nullable} | {c.description}{key} |")
+            rules = f" Values: {'; '.join(c.value_rules)}." if c.value_rules else ""
+            lines.append(
+                f"| `{c.name}` | {duckdb_type(c.dtype)} | {nullable} | {c.description}{key}{rules} |"
+            )
         lines.append("")
     lines += ["## Views over the datasets", "", f"- `newslake_lake`: {LAKE_VIEW_DESCRIPTION}"]
     lines.append(f"- `article_stocks`: {ARTICLE_STOCKS_DESCRIPTION}")
