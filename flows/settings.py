@@ -80,32 +80,32 @@ class Settings(BaseModel):
         description="Rows per Parquet file of a partition at most (what a rewrite holds in memory).",
     )
     boilerplate_min_share: float = Field(
-        defaults.BOILERPLATE_MIN_SHARE,
+        LearningRule.min_share,
         ge=0.0,
         le=1.0,
         description="A line is a feed's boilerplate when this share of its articles carry it...",
     )
     boilerplate_min_articles: int = Field(
-        defaults.BOILERPLATE_MIN_ARTICLES, ge=2, description="...and at least this many of them..."
+        LearningRule.min_articles, ge=2, description="...and at least this many of them..."
     )
     boilerplate_min_feed_articles: int = Field(
-        defaults.BOILERPLATE_MIN_FEED_ARTICLES,
+        LearningRule.min_feed_articles,
         ge=2,
         description="...in a feed of at least this many articles.",
     )
     boilerplate_long_chars: int = Field(
-        defaults.BOILERPLATE_LONG_CHARS,
+        LearningRule.long_chars,
         ge=1,
         description="A line this long, or one recurring with the same neighbour, is a template...",
     )
     boilerplate_template_min_share: float = Field(
-        defaults.BOILERPLATE_TEMPLATE_MIN_SHARE,
+        LearningRule.template_min_share,
         ge=0.0,
         le=1.0,
         description="...learned when this share of the feed's articles carry it...",
     )
     boilerplate_template_min_articles: int = Field(
-        defaults.BOILERPLATE_TEMPLATE_MIN_ARTICLES,
+        LearningRule.template_min_articles,
         ge=2,
         description="...and at least this many (a quotation or a line of figures never is).",
     )
@@ -117,7 +117,7 @@ class Settings(BaseModel):
         "Jaccard reaches this.",
     )
     names_min_articles: int = Field(
-        defaults.NAMES_MIN_ARTICLES,
+        NameRule.min_articles,
         ge=1,
         description="A name the archive teaches (a stock link around it, its code after it, a cashtag) "
         "is matched in every article once this many articles teach it with one code.",

@@ -36,7 +36,7 @@ class DayWindow:
 
     start: dt.date | None = None  # None: no dated article at or before the report's time
     end: dt.date | None = None
-    days_asked: int = 60
+    days_asked: int = 0  # the --days of the report (set by _day_window)
     counts: dict[dt.date, dict[str, int]] = field(default_factory=dict)  # day -> feed -> articles
     first_dated: dt.date | None = None  # the oldest dated article's day (not in the future)
     older: int = 0  # dated articles before the window
@@ -149,7 +149,7 @@ def _day_window(con: duckdb.DuckDBPyConnection, days: int, now: dt.datetime) -> 
 
 
 def report_data(
-    con: duckdb.DuckDBPyConnection, days: int = 60, now: dt.datetime | None = None, tz: str | None = None
+    con: duckdb.DuckDBPyConnection, days: int, now: dt.datetime | None = None, tz: str | None = None
 ) -> ReportData:
     """Everything the page shows, read from the catalog's views. now: the report's time (articles
     dated after it are left out of the chart); tz: the zone to show times in (default: the lake's)."""

@@ -27,6 +27,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flows.defaults import TZ
 from tests.conftest import ROOT
 from transforms import decoding
 from transforms.article import ParseOptions, article_row
@@ -37,7 +38,7 @@ from transforms.reasons import REASON_DESCRIPTIONS, Quarantined, Reason
 from transforms.stocks import _mentioned, stock_codes_of
 from transforms.text import clean_text
 
-OPTIONS = ParseOptions(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+OPTIONS = ParseOptions(timezone=TZ, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 UTC = dt.UTC
 TOO_COMPLEX = str(Reason.FRONT_MATTER_TOO_COMPLEX)
 ROW = None  # expected outcome: an article row

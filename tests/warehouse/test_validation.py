@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import warehouse.validation as validation
+from flows.defaults import TZ
 from flows.sample import sample_articles
 from transforms.article import ParseOptions
 from transforms.batch import RawFile, parsed_batch
@@ -19,7 +20,7 @@ from warehouse.validation import ContractViolation, unique_articles, validated_a
 
 def _articles(n: int) -> pl.DataFrame:
     files = [RawFile(name, len(data), None, data) for name, data in sample_articles(n, seed=3)]
-    return parsed_batch(files, ParseOptions(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))).articles
+    return parsed_batch(files, ParseOptions(timezone=TZ, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))).articles
 
 
 def test_parsed_rows_pass() -> None:
