@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.counts import next_counts
 from transforms.schema import ARTICLES, NAME_COUNTS
 from transforms.stocks import Securities, listed_name_mentions, securities_pattern
 
@@ -61,21 +62,8 @@ def next_name_counts(
     """NAME_COUNTS after a run: the old counts, less the pairs of the rows that leave the lake, plus
     those of the rows that enter it (name pairs: one row per article and pair)."""
     keys = ["name", "stock_code"]
-    counted = [
-        frame.lazy()
-        .unique(["source_path", *keys])
-        .group_by(keys)
-        .agg(articles=pl.len().cast(pl.Int64()) * sign)
-        for frame, sign in ((leaving, -1), (incoming, 1))
-    ]
-    return NAME_COUNTS.conform(
-        pl.concat([NAME_COUNTS.conform(old).lazy(), *counted])
-        .group_by(keys)
-        .agg(pl.col("articles").sum())
-        .filter(pl.col("articles") > 0)
-        .sort(keys)
-        .collect()
-    )
+    leaving, incoming = (frame.lazy().unique(["source_path", *keys]) for frame in (leaving, incoming))
+    return next_counts(NAME_COUNTS, keys, old, leaving, incoming)
 
 
 def learned_names(counts: pl.DataFrame, rule: NameRule, common_words: Collection[str] = ()) -> NameModel:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, auto
 
 
 class Reason(StrEnum):
-    EMPTY_FILE = "empty_file"
-    BINARY = "binary"
-    UNDECODABLE = "undecodable"
-    TOO_LARGE = "too_large"
-    MISSING_FRONT_MATTER = "missing_front_matter"
-    UNTERMINATED_FRONT_MATTER = "unterminated_front_matter"
-    FRONT_MATTER_NOT_MAPPING = "front_matter_not_mapping"
-    INVALID_YAML = "invalid_yaml"
-    FRONT_MATTER_TOO_COMPLEX = "front_matter_too_complex"
-    UNREADABLE = "unreadable"
-    DUPLICATE_ARTICLE = "duplicate_article"
-    PARSE_ERROR = "parse_error"
+    """A reason code: the member's name in lower case (empty_file)."""
+
+    EMPTY_FILE = auto()
+    BINARY = auto()
+    UNDECODABLE = auto()
+    TOO_LARGE = auto()
+    MISSING_FRONT_MATTER = auto()
+    UNTERMINATED_FRONT_MATTER = auto()
+    FRONT_MATTER_NOT_MAPPING = auto()
+    INVALID_YAML = auto()
+    FRONT_MATTER_TOO_COMPLEX = auto()
+    UNREADABLE = auto()
+    DUPLICATE_ARTICLE = auto()
+    PARSE_ERROR = auto()
 
 
 REASON_DESCRIPTIONS: dict[Reason, str] = {

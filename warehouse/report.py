@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -320,6 +321,11 @@ def _empty(sentence: str) -> str:
     return f'<p class="empty">{escape(sentence)}</p>'
 
 
+def _noted_or_empty(shown: bool, note: str, chart: Callable[[], str], empty: str) -> str:
+    """A note over a chart or table, or the sentence that says why there is none."""
+    return f'<p class="note">{note}</p>' + chart() if shown else _empty(empty)
+
+
 def _bars(items: list[tuple[str, int]], color: str = PALETTE[0]) -> str:
     """A horizontal bar chart in HTML: labels and values stay legible at any width."""
     top = max((n for _, n in items), default=0) or 1
@@ -558,17 +564,14 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         )
     else:
         stories = _empty("The lake has no article yet, so no story.")
-    if data.companies:
-        companies = (
-            f'<p class="note">{data.stock_articles} of {articles} articles mention a stock code. '
-            "Articles per code, with the company as the text wrote it:</p>"
-            + _bars(data.companies, PALETTE[1])
-        )
-    else:
-        companies = _empty(
-            "No article mentions a stock code: codes come from Sina's stock markup, a code written after a "
-            "company's name, a cashtag or a quote link, or the names of a list given with --securities."
-        )
+    companies = _noted_or_empty(
+        bool(data.companies),
+        f"{data.stock_articles} of {articles} articles mention a stock code. "
+        "Articles per code, with the company as the text wrote it:",
+        lambda: _bars(data.companies, PALETTE[1]),
+        "No article mentions a stock code: codes come from Sina's stock markup, a code written after a "
+        "company's name, a cashtag or a quote link, or the names of a list given with --securities.",
+    )
     keywords = (
         _bars(data.keywords, PALETTE[4])
         if data.keywords
@@ -596,17 +599,14 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         if data.quarantine
         else _empty(f"No file was quarantined: each of the {data.files_seen} files read became an article.")
     )
-    if data.boilerplate:
-        boilerplate = (
-            f'<p class="note">{data.boilerplate_feeds} feed{"s" if data.boilerplate_feeds != 1 else ""} '
-            "repeat lines that are taken out of their articles' text (digits shown as #); the most "
-            "repeated:</p>" + _table(data.boilerplate, frozenset({"articles"}))
-        )
-    else:
-        boilerplate = _empty(
-            "No boilerplate learned: no feed repeats a line across enough of its articles to take it "
-            "out of their text."
-        )
+    boilerplate = _noted_or_empty(
+        bool(data.boilerplate),
+        f"{data.boilerplate_feeds} feed{'s' if data.boilerplate_feeds != 1 else ''} "
+        "repeat lines that are taken out of their articles' text (digits shown as #); the most repeated:",
+        lambda: _table(data.boilerplate, frozenset({"articles"})),
+        "No boilerplate learned: no feed repeats a line across enough of its articles to take it "
+        "out of their text.",
+    )
     editors = (
         _bars(data.top_editors, PALETTE[2])
         if data.top_editors
