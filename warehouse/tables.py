@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from transforms.schema import ARTICLES, NAME_COUNTS, QUARANTINE, UTC_MICROS, Column, Table
+from transforms.schema import ARTICLES, NAME_COUNTS, QUARANTINE, declared
 
 
 class RunStatus(StrEnum):
@@ -37,133 +37,104 @@ def _choices(enum: type[StrEnum]) -> str:
     return ", ".join(m.value for m in enum)
 
 
-MANIFEST = Table(
-    name="manifest",
-    description="Every source file seen, with what it produced: the basis of incremental runs.",
-    columns=(
-        Column("source_path", pl.String(), False, "Path of the raw file, relative to the source root."),
-        Column("size_bytes", pl.Int64(), False, "File size when last processed."),
-        Column("mtime_ns", pl.Int64(), False, "Modification time (ns since epoch) when last processed."),
-        Column(
-            "source_sha256",
-            pl.String(),
-            True,
-            "sha256 of the bytes; null when the file was not read.",
-        ),
-        Column("status", pl.String(), False, f"What the file produced: {_choices(FileStatus)}."),
-        Column("article_id", pl.String(), True, "article_id the file produced (loaded or duplicate)."),
-        Column("year", pl.Int32(), True, "Partition year of the loaded row."),
-        Column("month", pl.Int32(), True, "Partition month of the loaded row."),
-        Column("run_id", pl.String(), False, "Run that last processed the file."),
-    ),
+MANIFEST = declared(
+    "manifest",
+    "Every source file seen, with what it produced: the basis of incremental runs.",
+    f"""
+    source_path    string  no   -  Path of the raw file, relative to the source root.
+    size_bytes     int64   no   -  File size when last processed.
+    mtime_ns       int64   no   -  Modification time (ns since epoch) when last processed.
+    source_sha256  string  yes  -  sha256 of the bytes; null when the file was not read.
+    status         string  no   -  What the file produced: {_choices(FileStatus)}.
+    article_id     string  yes  -  article_id the file produced (loaded or duplicate).
+    year           int32   yes  -  Partition year of the loaded row.
+    month          int32   yes  -  Partition month of the loaded row.
+    run_id         string  no   -  Run that last processed the file.
+    """,
 )
 
-RUNS = Table(
-    name="runs",
-    description="One row per run of the pipeline: what it saw, what it wrote, how it ended.",
-    columns=(
-        Column("run_id", pl.String(), False, "Run id (UTC start time and a random suffix)."),
-        Column("started_at", UTC_MICROS, False, "Start of the run (UTC)."),
-        Column("finished_at", UTC_MICROS, False, "End of the run (UTC)."),
-        Column("status", pl.String(), False, f"How the run ended: {_choices(RunStatus)}."),
-        Column("message", pl.String(), True, "One-line explanation when the run did not succeed."),
-        Column("files_seen", pl.Int64(), False, "Files matched in the source."),
-        Column("files_new", pl.Int64(), False, "Files not in the manifest."),
-        Column("files_changed", pl.Int64(), False, "Files whose bytes changed since the last run."),
-        Column("files_unchanged", pl.Int64(), False, "Files skipped as unchanged."),
-        Column("files_deleted", pl.Int64(), False, "Manifest files no longer in the source."),
-        Column("rows_written", pl.Int64(), False, "Article rows added or replaced."),
-        Column("rows_deleted", pl.Int64(), False, "Article rows removed."),
-        Column("quarantined", pl.Int64(), False, "Files quarantined by this run."),
-        Column("partitions_rewritten", pl.Int64(), False, "Article partitions written by this run."),
-        Column(
-            "seconds", pl.Float64(), False, "Wall-clock seconds the run took, from its start to its commit."
-        ),
-    ),
+RUNS = declared(
+    "runs",
+    "One row per run of the pipeline: what it saw, what it wrote, how it ended.",
+    """
+    run_id                string     no   -  Run id (UTC start time and a random suffix).
+    started_at            timestamp  no   -  Start of the run (UTC).
+    finished_at           timestamp  no   -  End of the run (UTC).
+    status                string     no   -  How the run ended: succeeded, no_changes, rejected, failed,
+        interrupted.
+    message               string     yes  -  One-line explanation when the run did not succeed.
+    files_seen            int64      no   -  Files matched in the source.
+    files_new             int64      no   -  Files not in the manifest.
+    files_changed         int64      no   -  Files whose bytes changed since the last run.
+    files_unchanged       int64      no   -  Files skipped as unchanged.
+    files_deleted         int64      no   -  Manifest files no longer in the source.
+    rows_written          int64      no   -  Article rows added or replaced.
+    rows_deleted          int64      no   -  Article rows removed.
+    quarantined           int64      no   -  Files quarantined by this run.
+    partitions_rewritten  int64      no   -  Article partitions written by this run.
+    seconds               float64    no   -  Wall-clock seconds the run took, from its start to its commit.
+    """,
 )
 
-BOILERPLATE = Table(
-    name="boilerplate",
-    description="One row per line a feed repeats across its articles: learned from the lake, taken "
+BOILERPLATE = declared(
+    "boilerplate",
+    "One row per line a feed repeats across its articles: learned from the lake, taken "
     "out of those articles' text (articles.boilerplate_lines).",
-    columns=(
-        Column("source", pl.String(), True, "Publisher of the feed (second category)."),
-        Column("feed", pl.String(), True, "Feed within the source (third category)."),
-        Column(
-            "line",
-            pl.String(),
-            False,
-            "The line as it is matched: each run of digits '#' (so dates and counts vary).",
-        ),
-        Column("line_hash", pl.Int64(), False, "Hash of the line's normalised form (what is counted)."),
-        Column("articles", pl.Int64(), False, "Loaded articles of the feed that carry the line."),
-        Column("feed_articles", pl.Int64(), False, "Loaded articles of the feed."),
-        Column("share", pl.Float64(), False, "articles / feed_articles."),
-    ),
+    """
+    source         string   yes  -  Publisher of the feed (second category).
+    feed           string   yes  -  Feed within the source (third category).
+    line           string   no   -  The line as it is matched: each run of digits '#' (so dates and counts
+        vary).
+    line_hash      int64    no   -  Hash of the line's normalised form (what is counted).
+    articles       int64    no   -  Loaded articles of the feed that carry the line.
+    feed_articles  int64    no   -  Loaded articles of the feed.
+    share          float64  no   -  articles / feed_articles.
+    """,
 )
 
-LINE_COUNTS = Table(
-    name="line_counts",
-    description="Per feed, how many loaded articles carry each learnable line that two or more of "
+LINE_COUNTS = declared(
+    "line_counts",
+    "Per feed, how many loaded articles carry each learnable line that two or more of "
     "them carry (line_hash 0: the feed's article count). Kept in the store: what the boilerplate "
     "model is learned from (a line needs two articles to be learned).",
-    columns=(
-        Column(
-            "feed_key",
-            pl.Int64(),
-            False,
-            "Hash of the feed's source and feed (transforms.boilerplate.feed_key).",
-        ),
-        Column("line_hash", pl.Int64(), False, "Hash of the line's normalised form; 0 for the feed's total."),
-        Column("articles", pl.Int64(), False, "Loaded articles of the feed carrying the line."),
-    ),
+    """
+    feed_key   int64  no  -  Hash of the feed's source and feed (transforms.boilerplate.feed_key).
+    line_hash  int64  no  -  Hash of the line's normalised form; 0 for the feed's total.
+    articles   int64  no  -  Loaded articles of the feed carrying the line.
+    """,
 )
 
-LINE_SIGHTINGS = Table(
-    name="line_sightings",
-    description="The learnable lines exactly one loaded article of their feed carries: what a line "
+LINE_SIGHTINGS = declared(
+    "line_sightings",
+    "The learnable lines exactly one loaded article of their feed carries: what a line "
     "seen again is counted from. Kept in the store in files by line_hash % 64, so a run reads and "
     "writes only the files its own lines fall in.",
-    columns=(
-        Column("feed_key", pl.Int64(), False, "Hash of the feed's source and feed, as in line_counts."),
-        Column("line_hash", pl.Int64(), False, "Hash of the line's normalised form, as in line_counts."),
-    ),
+    """
+    feed_key   int64  no  -  Hash of the feed's source and feed, as in line_counts.
+    line_hash  int64  no  -  Hash of the line's normalised form, as in line_counts.
+    """,
 )
 
-STORY_SIGNATURES = Table(
-    name="story_signatures",
-    description="What stories are found from: one row per article with enough text, its MinHash signature.",
-    columns=(
-        Column("article_id", pl.String(), False, "The article the signature is of."),
-        Column(
-            "published_at",
-            UTC_MICROS,
-            True,
-            "The article's publication time: the earliest copy names a story.",
-        ),
-        Column(
-            "signature",
-            pl.Binary(),
-            False,
-            "b-bit MinHash of the cleaned text's 5-character shingles: 128 one-byte values "
-            "(transforms/stories.py).",
-        ),
-    ),
+STORY_SIGNATURES = declared(
+    "story_signatures",
+    "What stories are found from: one row per article with enough text, its MinHash signature.",
+    """
+    article_id    string     no   -  The article the signature is of.
+    published_at  timestamp  yes  -  The article's publication time: the earliest copy names a story.
+    signature     binary     no   -  b-bit MinHash of the cleaned text's 5-character shingles: 128 one-byte
+        values (transforms/stories.py).
+    """,
 )
 
-STORY_EDGES = Table(
-    name="story_edges",
-    description="Pairs of distinct signatures whose texts are copies of each other: the links stories are made of.",
-    columns=(
-        Column(
-            "a",
-            pl.Binary(),
-            False,
-            "The smaller signature of the pair (the articles that share a signature are one node).",
-        ),
-        Column("b", pl.Binary(), False, "The larger signature of the pair."),
-        Column("similarity", pl.Float64(), False, "Estimated Jaccard similarity of the two texts' shingles."),
-    ),
+STORY_EDGES = declared(
+    "story_edges",
+    "Pairs of distinct signatures whose texts are copies of each other: the links stories are made of.",
+    """
+    a           binary   no  -  The smaller signature of the pair (the articles that share a signature are one
+        node).
+    b           binary   no  -  The larger signature of the pair.
+    similarity  float64  no  -  Estimated Jaccard similarity of the two texts' shingles.
+    """,
 )
 
 TABLES = (
