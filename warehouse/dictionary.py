@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transforms.reasons import REASON_DESCRIPTIONS
+from transforms.reasons import Reason
 from warehouse.catalog import duckdb_type, mart_sql
 from warehouse.tables import ARTICLE_STOCKS_DESCRIPTION, LAKE_VIEW_DESCRIPTION, TABLES
 
@@ -34,7 +34,7 @@ def data_dictionary_markdown() -> str:
         if name != "article_stocks":
             lines.append(f"- `{name}`: {comment}")
     lines += ["", "## Quarantine reasons", "", "| reason | meaning |", "| --- | --- |"]
-    lines += [f"| `{reason}` | {text} |" for reason, text in REASON_DESCRIPTIONS.items()]
+    lines += [f"| `{reason}` | {reason.description} |" for reason in Reason]
     return "\n".join(lines) + "\n"
 
 
