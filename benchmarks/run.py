@@ -41,6 +41,7 @@ import psutil
 
 from benchmarks.baselines import ceiling_batch, trafilatura_batch
 from benchmarks.corpus import realistic_copies
+from flows.defaults import TZ
 from flows.keyword_table import jieba_keyword_weights
 from flows.pipeline import run_pipeline
 from flows.sample import sample_articles
@@ -194,7 +195,9 @@ def _explain_partition_files(catalog: Path) -> dict[str, Any]:
 def _keyword_cost(paths: list[str]) -> dict[str, float]:
     """Parse the same files in this process with and without keyword extraction."""
     files = [RawFile(p, 0, None, Path(p).read_bytes()) for p in paths]
-    options = ParseOptions(now=datetime.datetime.now(datetime.UTC), keyword_weights=jieba_keyword_weights())
+    options = ParseOptions(
+        timezone=TZ, now=datetime.datetime.now(datetime.UTC), keyword_weights=jieba_keyword_weights()
+    )
     parsed_batch(files[:50], options)  # warm up: the IDF table and imports
     with_kw = min(_timed(lambda: parsed_batch(files, options)) for _ in range(2))
     without = min(
@@ -216,12 +219,13 @@ def _boilerplate_cost(paths: list[str]) -> dict[str, float]:
 
     from transforms.boilerplate import LearningRule
     from transforms.relearn import article_lines, relearned_articles
-    from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS
+    from transforms.schema import ARTICLE_LINES_SCHEMA
     from warehouse.feed_model import learned_lines, model_of, next_line_counts
+    from warehouse.tables import LINE_COUNTS
 
     files = [RawFile(p, 0, None, Path(p).read_bytes()) for p in paths]
     weights = jieba_keyword_weights()
-    options = ParseOptions(now=datetime.datetime.now(datetime.UTC), keyword_weights=weights)
+    options = ParseOptions(timezone=TZ, now=datetime.datetime.now(datetime.UTC), keyword_weights=weights)
     parsed_batch(files[:50], options)
     parse = min(_timed(lambda: parsed_batch(files, options)) for _ in range(2))
     articles = parsed_batch(files, options).articles

@@ -16,9 +16,9 @@ from typing import Any
 import polars as pl
 
 from flows.source import Source
-from transforms.schema import PROCESSED_SCHEMA
 from warehouse.staging import staged_batch
 from warehouse.storage import Storage
+from warehouse.tables import PROCESSED_SCHEMA
 
 BatchRows = list[tuple[str, int, int, str | None]]
 

@@ -468,7 +468,7 @@ def _flow_run_url(flow_run_id: str) -> str:
 
 
 def _succeeded() -> tuple[str, ...]:
-    from transforms.schema import RunStatus  # with Polars: only after a run, which has imported it
+    from warehouse.tables import RunStatus  # with Polars: only after a run, which has imported it
 
     return (RunStatus.SUCCEEDED, RunStatus.NO_CHANGES)
 

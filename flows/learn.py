@@ -30,18 +30,7 @@ from transforms.names import (
     with_name_mentions,
 )
 from transforms.relearn import article_lines, relearned_articles
-from transforms.schema import (
-    ARTICLE_FEED,
-    ARTICLE_LINES,
-    ARTICLE_LINES_SCHEMA,
-    ARTICLES,
-    LINE_COUNTS,
-    LINE_KEY,
-    LINE_SIGHTINGS,
-    NAME_COUNTS,
-    STORY_EDGES,
-    STORY_SIGNATURES,
-)
+from transforms.schema import ARTICLE_FEED, ARTICLE_LINES, ARTICLE_LINES_SCHEMA, ARTICLES, NAME_COUNTS
 from transforms.stocks import Securities
 from transforms.stories import story_edges, story_members, text_signatures, with_stories
 from warehouse.feed_model import (
@@ -61,6 +50,7 @@ from warehouse.feed_model import (
 from warehouse.layout import partition_key, partition_name_expr
 from warehouse.load import LakeWriter, Learned, MergePlan
 from warehouse.staging import STAGED_KEYS, StagedRun
+from warehouse.tables import LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS, STORY_EDGES, STORY_SIGNATURES
 
 Rederive = Callable[[pl.DataFrame, Model], pl.DataFrame]
 # The run's lines are counted this many articles' worth at a time (a share of the buckets per
@@ -99,6 +89,27 @@ def _keys_frame(model: Model) -> pl.DataFrame:
     )
 
 
+def _of_leaving_rows(
+    plan: MergePlan,
+    lake: LakeWriter,
+    columns: list[str],
+    derived: Callable[[pl.DataFrame], pl.DataFrame],
+    schema: pl.Schema,
+) -> pl.DataFrame:
+    """What the rows leaving the lake count for (derived: article lines, name pairs; of schema),
+    from those columns of their files (none in a clean build)."""
+    frames = [pl.DataFrame(schema=schema)]
+    if plan.fresh:
+        return frames[0]
+    partitions = lake.state().partitions
+    removed = plan.removed.with_columns(_p=partition_name_expr())
+    for (name,), part in removed.partition_by("_p", as_dict=True).items():
+        paths = part["source_path"].implode()
+        for rel in partitions.get(str(name), []):
+            frames.append(derived(lake.rows(rel, columns).filter(pl.col("source_path").is_in(paths))))
+    return pl.concat(frames)
+
+
 @dataclass
 class _BoilerplateRun:
     """One run's learning of boilerplate: the lake it reads, the staging it re-derives into."""
@@ -119,9 +130,7 @@ class _BoilerplateRun:
         plan, lake = self.plan, self.lake
         state = lake.state()
         old_counts = LINE_COUNTS.empty_frame() if plan.fresh else lake.dataset("line_counts")
-        leaving = (
-            pl.DataFrame(schema=ARTICLE_LINES_SCHEMA) if plan.fresh else self._lines_of_rows(plan.removed)
-        )
+        leaving = _of_leaving_rows(plan, lake, ARTICLE_LINES, article_lines, ARTICLE_LINES_SCHEMA)
         incoming = self.staged.lines().join(
             plan.winners.select("source_path").lazy(), on="source_path", how="semi"
         )
@@ -191,19 +200,6 @@ class _BoilerplateRun:
             touched |= hit
         counts.append(old.filter(~pl.col("_bucket").is_in(sorted(touched))).drop("_bucket"))
         return LINE_COUNTS.conform(pl.concat(counts)).sort(LINE_KEY), files
-
-    def _lines_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """ARTICLE_LINES of loaded rows (source_path, year, month), read from their files."""
-        frames = [pl.DataFrame(schema=ARTICLE_LINES_SCHEMA)]
-        partitions = self.lake.state().partitions
-        for (name,), part in (
-            rows.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
-        ):
-            paths = part["source_path"].implode()
-            for rel in partitions.get(str(name), []):
-                text = self.lake.rows(rel, ARTICLE_LINES)
-                frames.append(article_lines(text.filter(pl.col("source_path").is_in(paths))))
-        return pl.concat(frames)
 
     def _stage(self, rows: pl.DataFrame, model: Model) -> None:
         rows = self.rederive(rows, model)
@@ -498,7 +494,7 @@ class _NamesRun:
     ) -> _NamesLearned:
         plan, lake = self.plan, self.lake
         old_counts = NAME_COUNTS.empty_frame() if plan.fresh else lake.dataset("name_counts")
-        leaving = pl.DataFrame(schema=NAME_PAIRS_SCHEMA) if plan.fresh else self._pairs_of_rows(plan.removed)
+        leaving = _of_leaving_rows(plan, lake, ["source_path", "stock_names"], name_pairs, NAME_PAIRS_SCHEMA)
         winners = plan.winners.select("source_path")
         incoming = pl.concat(
             [pl.DataFrame(schema=NAME_PAIRS_SCHEMA)]
@@ -514,19 +510,6 @@ class _NamesRun:
         old_model = matched_names(learned_names(old_counts, rule, words), listed)
         model = matched_names(learned_names(counts, rule, words), listed)
         return _NamesLearned(counts, old_counts, model, changed_names(old_model, model))
-
-    def _pairs_of_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Name pairs of loaded rows (source_path, year, month), read from their files."""
-        frames = [pl.DataFrame(schema=NAME_PAIRS_SCHEMA)]
-        partitions = self.lake.state().partitions
-        for (name,), part in (
-            rows.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
-        ):
-            paths = part["source_path"].implode()
-            for rel in partitions.get(str(name), []):
-                taught = self.lake.rows(rel, ["source_path", "stock_names"])
-                frames.append(name_pairs(taught.filter(pl.col("source_path").is_in(paths))))
-        return pl.concat(frames)
 
     def restaged(self, names: _NamesLearned, done: pl.DataFrame) -> pl.DataFrame:
         """Stage every row whose "name" mentions the final model changes: this run's parsed rows

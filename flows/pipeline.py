@@ -21,7 +21,6 @@ from flows.executors import batches_in_processes
 from flows.learn import lake_names, learned_models, sample_model
 from flows.settings import Settings
 from flows.source import Source
-from transforms.schema import RUNS, RunStatus
 from transforms.version import PARSER_VERSION
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, planned_changes
@@ -30,6 +29,7 @@ from warehouse.load import LakeWriter, Learned, LoadOptions, LoadResult, MergePl
 from warehouse.staging import StagedRun
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
+from warehouse.tables import RUNS, RunStatus
 
 
 @dataclass

@@ -12,6 +12,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from flows.defaults import SAMPLE_SIZE
+
 _SUBJECTS = ["央行", "证监会", "多家券商", "新能源车企", "光伏龙头", "地方政府", "外资机构", "公募基金",
              "银行理财", "保险资金", "芯片企业", "物流公司", "消费品牌", "港股科技股", "期货市场"]  # fmt: skip
 _VERBS = [
@@ -182,7 +184,7 @@ def sample_articles(count: int, seed: int = 0) -> Iterator[tuple[str, bytes]]:
         yield sample_article(i, seed)
 
 
-def write_sample(folder: Path, count: int = 200, seed: int = 0) -> int:
+def write_sample(folder: Path, count: int = SAMPLE_SIZE, seed: int = 0) -> int:
     """Write the sample into folder (files are rewritten only when their bytes differ)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in sample_articles(count, seed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,16 +25,29 @@ from warehouse.storage import is_remote
 ROW_SETTINGS = (
     "tz",
     "max_file_bytes",
-    "boilerplate_min_share",
-    "boilerplate_min_articles",
-    "boilerplate_min_feed_articles",
-    "boilerplate_long_chars",
-    "boilerplate_template_min_share",
-    "boilerplate_template_min_articles",
+    *(f"boilerplate_{rule.name}" for rule in fields(LearningRule)),
     "story_min_similarity",
     "names_min_articles",
     "securities",  # recorded as a digest of the list's content (Settings.row_settings)
 )
+
+
+# The boilerplate rule's settings, boilerplate_<field of LearningRule>: the rule's default, the
+# least and most value allowed (None: no most) and the help (read in order, one sentence).
+_RULE_SETTINGS: dict[str, tuple[float, float | None, str]] = {
+    "min_share": (0.0, 1.0, "A line is a feed's boilerplate when this share of its articles carry it..."),
+    "min_articles": (2, None, "...and at least this many of them..."),
+    "min_feed_articles": (2, None, "...in a feed of at least this many articles."),
+    "long_chars": (1, None, "A line this long, or one recurring with the same neighbour, is a template..."),
+    "template_min_share": (0.0, 1.0, "...learned when this share of the feed's articles carry it..."),
+    "template_min_articles": (2, None, "...and at least this many (a quotation or a line of figures never is)."),
+}  # fmt: skip
+
+
+def _rule_setting(name: str) -> Any:
+    """The Field of the setting boilerplate_<name>."""
+    least, most, help_text = _RULE_SETTINGS[name]
+    return Field(getattr(LearningRule, name), ge=least, le=most, description=help_text)
 
 
 class Settings(BaseModel):
@@ -79,36 +93,12 @@ class Settings(BaseModel):
         le=1_000_000,
         description="Rows per Parquet file of a partition at most (what a rewrite holds in memory).",
     )
-    boilerplate_min_share: float = Field(
-        defaults.BOILERPLATE_MIN_SHARE,
-        ge=0.0,
-        le=1.0,
-        description="A line is a feed's boilerplate when this share of its articles carry it...",
-    )
-    boilerplate_min_articles: int = Field(
-        defaults.BOILERPLATE_MIN_ARTICLES, ge=2, description="...and at least this many of them..."
-    )
-    boilerplate_min_feed_articles: int = Field(
-        defaults.BOILERPLATE_MIN_FEED_ARTICLES,
-        ge=2,
-        description="...in a feed of at least this many articles.",
-    )
-    boilerplate_long_chars: int = Field(
-        defaults.BOILERPLATE_LONG_CHARS,
-        ge=1,
-        description="A line this long, or one recurring with the same neighbour, is a template...",
-    )
-    boilerplate_template_min_share: float = Field(
-        defaults.BOILERPLATE_TEMPLATE_MIN_SHARE,
-        ge=0.0,
-        le=1.0,
-        description="...learned when this share of the feed's articles carry it...",
-    )
-    boilerplate_template_min_articles: int = Field(
-        defaults.BOILERPLATE_TEMPLATE_MIN_ARTICLES,
-        ge=2,
-        description="...and at least this many (a quotation or a line of figures never is).",
-    )
+    boilerplate_min_share: float = _rule_setting("min_share")
+    boilerplate_min_articles: int = _rule_setting("min_articles")
+    boilerplate_min_feed_articles: int = _rule_setting("min_feed_articles")
+    boilerplate_long_chars: int = _rule_setting("long_chars")
+    boilerplate_template_min_share: float = _rule_setting("template_min_share")
+    boilerplate_template_min_articles: int = _rule_setting("template_min_articles")
     story_min_similarity: float = Field(
         defaults.STORY_MIN_SIMILARITY,
         gt=0.0,
@@ -117,7 +107,7 @@ class Settings(BaseModel):
         "Jaccard reaches this.",
     )
     names_min_articles: int = Field(
-        defaults.NAMES_MIN_ARTICLES,
+        NameRule.min_articles,
         ge=1,
         description="A name the archive teaches (a stock link around it, its code after it, a cashtag) "
         "is matched in every article once this many articles teach it with one code.",
@@ -183,13 +173,9 @@ class Settings(BaseModel):
 
     @property
     def learning_rule(self) -> LearningRule:
+        """The boilerplate rule: each of its fields is the setting boilerplate_<field>."""
         return LearningRule(
-            self.boilerplate_min_share,
-            self.boilerplate_min_articles,
-            self.boilerplate_min_feed_articles,
-            self.boilerplate_long_chars,
-            self.boilerplate_template_min_share,
-            self.boilerplate_template_min_articles,
+            **{rule.name: getattr(self, f"boilerplate_{rule.name}") for rule in fields(LearningRule)}
         )
 
     @property

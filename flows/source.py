@@ -15,8 +15,8 @@ import polars as pl
 
 from transforms.raw import RawFile
 from transforms.reasons import Reason
-from transforms.schema import LISTING_SCHEMA
 from warehouse.storage import is_remote
+from warehouse.tables import LISTING_SCHEMA
 
 
 def _unreadable(rel: str, size: int, why: str) -> RawFile:

@@ -35,7 +35,7 @@ class ParseOptions:
     the run (handed in by the caller: nothing here reads the clock; it is only ingested_at)."""
 
     now: dt.datetime
-    timezone: str = "Asia/Shanghai"
+    timezone: str  # the settings' tz (flows/defaults.py declares its default)
     max_title_chars: int = MAX_TITLE_CHARS
     run_id: str = "adhoc"
     # The IDF table keywords are weighed by; without it keywords are left empty.

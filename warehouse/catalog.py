@@ -14,10 +14,11 @@ import duckdb
 import polars as pl
 from polars._typing import PolarsDataType
 
-from transforms.schema import ARTICLES, BOILERPLATE, QUARANTINE, RUNS, Table
+from transforms.schema import ARTICLES, QUARANTINE, Table
 from warehouse.layout import UNDATED, stored_file
 from warehouse.state import LakeState
 from warehouse.storage import Storage
+from warehouse.tables import BOILERPLATE, RUNS
 
 STORAGE_COMPATIBILITY = "v1.0.0"
 

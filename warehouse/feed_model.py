@@ -16,7 +16,8 @@ from transforms.boilerplate import (
     LearningRule,
     feed_key,
 )
-from transforms.schema import BOILERPLATE, LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS
+from transforms.counts import next_counts
+from warehouse.tables import BOILERPLATE, LINE_COUNTS, LINE_KEY, LINE_SIGHTINGS
 
 Model = dict[int, frozenset[int]]  # feed_key -> learned line hashes
 LineText = tuple[str | None, str | None, str]  # source, feed, the line as an article carries it
@@ -28,19 +29,7 @@ def next_line_counts(
     """LINE_COUNTS after a run: the old counts, less the lines of the rows that leave the lake,
     plus those of the rows that enter it (article lines: one row per article and line, and one
     with line_hash FEED_TOTAL per article)."""
-    keys = LINE_KEY
-    counted = [
-        frame.lazy().group_by(keys).agg(articles=pl.len().cast(pl.Int64()) * sign)
-        for frame, sign in ((leaving, -1), (incoming, 1))
-    ]
-    return LINE_COUNTS.conform(
-        pl.concat([LINE_COUNTS.conform(old).lazy(), *counted])
-        .group_by(keys)
-        .agg(pl.col("articles").sum())
-        .filter(pl.col("articles") > 0)
-        .sort(keys)
-        .collect(engine="streaming")
-    )
+    return next_counts(LINE_COUNTS, LINE_KEY, old, leaving.lazy(), incoming.lazy())
 
 
 # Lines one article of their feed carries are most of an archive's lines (each article's own

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.schema import LISTING_SCHEMA, FileStatus
+from warehouse.tables import LISTING_SCHEMA, FileStatus
 
 
 @dataclass

@@ -13,19 +13,7 @@ import polars as pl
 
 from transforms.boilerplate import LearningRule
 from transforms.reasons import Reason
-from transforms.schema import (
-    ARTICLES,
-    BOILERPLATE,
-    LINE_COUNTS,
-    MANIFEST,
-    NAME_COUNTS,
-    QUARANTINE,
-    RUNS,
-    STORY_EDGES,
-    STORY_SIGNATURES,
-    FileStatus,
-    Table,
-)
+from transforms.schema import ARTICLES, NAME_COUNTS, QUARANTINE, Table
 from warehouse.feed_model import (
     Model,
     model_of_boilerplate,
@@ -54,6 +42,15 @@ from warehouse.partition_files import PartitionFiles
 from warehouse.staging import STAGED_KEYS, StagedRun, staging_folder
 from warehouse.state import REPAIR_HINT, LakeDamaged, LakeState, commit_state, load_state
 from warehouse.storage import Storage
+from warehouse.tables import (
+    BOILERPLATE,
+    LINE_COUNTS,
+    MANIFEST,
+    RUNS,
+    STORY_EDGES,
+    STORY_SIGNATURES,
+    FileStatus,
+)
 
 
 class MassDeleteRefused(RuntimeError):

@@ -16,7 +16,8 @@ from typing import Any
 import polars as pl
 
 from transforms.reasons import Reason
-from transforms.schema import ARTICLE_KEYS, ARTICLE_ORDER, LISTING_SCHEMA, MANIFEST, QUARANTINE, FileStatus
+from transforms.schema import QUARANTINE
+from warehouse.tables import ARTICLE_KEYS, ARTICLE_ORDER, LISTING_SCHEMA, MANIFEST, FileStatus
 
 
 @dataclass(frozen=True)

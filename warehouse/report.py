@@ -36,7 +36,7 @@ class DayWindow:
 
     start: dt.date | None = None  # None: no dated article at or before the report's time
     end: dt.date | None = None
-    days_asked: int = 60
+    days_asked: int = 0  # the --days of the report (set by _day_window)
     counts: dict[dt.date, dict[str, int]] = field(default_factory=dict)  # day -> feed -> articles
     first_dated: dt.date | None = None  # the oldest dated article's day (not in the future)
     older: int = 0  # dated articles before the window
@@ -149,7 +149,7 @@ def _day_window(con: duckdb.DuckDBPyConnection, days: int, now: dt.datetime) -> 
 
 
 def report_data(
-    con: duckdb.DuckDBPyConnection, days: int = 60, now: dt.datetime | None = None, tz: str | None = None
+    con: duckdb.DuckDBPyConnection, days: int, now: dt.datetime | None = None, tz: str | None = None
 ) -> ReportData:
     """Everything the page shows, read from the catalog's views. now: the report's time (articles
     dated after it are left out of the chart); tz: the zone to show times in (default: the lake's)."""
@@ -311,9 +311,32 @@ def report_data(
 # ---- rendering
 
 
-def _section(title: str, body: str, wide: bool = False, key: str = "") -> str:
+_NO_RUN = "No run is recorded in the lake."
+# What a section says when it has nothing to show, by its key (the sections whose sentence
+# depends on the lake say it themselves).
+_NOTHING_TO_SHOW = {
+    "companies": "No article mentions a stock code: codes come from Sina's stock markup, a code written "
+    "after a company's name, a cashtag or a quote link, or the names of a list given with --securities.",
+    "keywords": "No article in the chart's window has a keyword (keywords come from its title and "
+    "opening text).",
+    "boilerplate": "No boilerplate learned: no feed repeats a line across enough of its articles to take "
+    "it out of their text.",
+    "editors": "No article names a responsible editor: only Sina finance feeds carry that line (责任编辑).",
+    "run-rows": _NO_RUN,
+    "runs": _NO_RUN,
+    "latest": "No article has a date at or before the report's time.",
+}
+
+
+def _section(title: str, body: str | None, wide: bool = False, key: str = "") -> str:
+    """A panel; body None: the sentence _NOTHING_TO_SHOW has for its key."""
     attrs = (' class="wide"' if wide else "") + (f' id="{key}"' if key else "")
-    return f"<section{attrs}><h2>{escape(title)}</h2>{body}</section>"
+    shown = _empty(_NOTHING_TO_SHOW[key]) if body is None else body
+    return f"<section{attrs}><h2>{escape(title)}</h2>{shown}</section>"
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{text}</p>'
 
 
 def _empty(sentence: str) -> str:
@@ -558,23 +581,14 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         )
     else:
         stories = _empty("The lake has no article yet, so no story.")
-    if data.companies:
-        companies = (
-            f'<p class="note">{data.stock_articles} of {articles} articles mention a stock code. '
-            "Articles per code, with the company as the text wrote it:</p>"
-            + _bars(data.companies, PALETTE[1])
+    companies = (
+        _note(
+            f"{data.stock_articles} of {articles} articles mention a stock code. "
+            "Articles per code, with the company as the text wrote it:"
         )
-    else:
-        companies = _empty(
-            "No article mentions a stock code: codes come from Sina's stock markup, a code written after a "
-            "company's name, a cashtag or a quote link, or the names of a list given with --securities."
-        )
-    keywords = (
-        _bars(data.keywords, PALETTE[4])
-        if data.keywords
-        else _empty(
-            "No article in the chart's window has a keyword (keywords come from its title and opening text)."
-        )
+        + _bars(data.companies, PALETTE[1])
+        if data.companies
+        else None
     )
     flagged = [r for r in data.quality if any(v for k, v in r.items() if k not in ("feed", "articles"))]
     numeric = frozenset(k for k in (data.quality[0] if data.quality else {}) if k != "feed")
@@ -596,23 +610,14 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         if data.quarantine
         else _empty(f"No file was quarantined: each of the {data.files_seen} files read became an article.")
     )
-    if data.boilerplate:
-        boilerplate = (
-            f'<p class="note">{data.boilerplate_feeds} feed{"s" if data.boilerplate_feeds != 1 else ""} '
-            "repeat lines that are taken out of their articles' text (digits shown as #); the most "
-            "repeated:</p>" + _table(data.boilerplate, frozenset({"articles"}))
+    feeds = f"{data.boilerplate_feeds} feed{'s' if data.boilerplate_feeds != 1 else ''}"
+    boilerplate = (
+        _note(
+            f"{feeds} repeat lines that are taken out of their articles' text (digits shown as #); the most repeated:"
         )
-    else:
-        boilerplate = _empty(
-            "No boilerplate learned: no feed repeats a line across enough of its articles to take it "
-            "out of their text."
-        )
-    editors = (
-        _bars(data.top_editors, PALETTE[2])
-        if data.top_editors
-        else _empty(
-            "No article names a responsible editor: only Sina finance feeds carry that line (责任编辑)."
-        )
+        + _table(data.boilerplate, frozenset({"articles"}))
+        if data.boilerplate
+        else None
     )
     runs_bars = [(str(r["started"]), int(r["rows written"])) for r in data.runs[:10]]
     sections = [
@@ -624,15 +629,23 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
         ),
         _section("Stories copied across feeds", stories, wide=True, key="stories"),
         _section("Companies and stock codes (articles)", companies, key="companies"),
-        _section("Top keywords in the chart's window (articles)", keywords, key="keywords"),
+        _section(
+            "Top keywords in the chart's window (articles)",
+            _bars(data.keywords, PALETTE[4]) if data.keywords else None,
+            key="keywords",
+        ),
         _section("Quality per feed (articles)", quality, wide=True, key="quality"),
         _section("Learned boilerplate", boilerplate, key="boilerplate"),
         _section("Quarantine by reason", quarantine, key="quarantine"),
-        _section("Top editors (articles)", editors, key="editors"),
+        _section(
+            "Top editors (articles)",
+            _bars(data.top_editors, PALETTE[2]) if data.top_editors else None,
+            key="editors",
+        ),
         _section("Body length (characters)", _bars(data.lengths, PALETTE[5]), key="lengths"),
         _section(
             "Rows written by the last runs",
-            _bars(runs_bars, PALETTE[6]) if runs_bars else _empty("No run is recorded in the lake."),
+            _bars(runs_bars, PALETTE[6]) if runs_bars else None,
             key="run-rows",
         ),
         _section(
@@ -644,15 +657,13 @@ def report_html(data: ReportData, generated_at: dt.datetime | None = None) -> st
                 ),
             )
             if data.runs
-            else _empty("No run is recorded in the lake."),
+            else None,
             wide=True,
             key="runs",
         ),
         _section(
             f"Latest articles (times in {data.tz})",
-            _table(data.latest, frozenset({"chars"}))
-            if data.latest
-            else _empty("No article has a date at or before the report's time."),
+            _table(data.latest, frozenset({"chars"})) if data.latest else None,
             wide=True,
             key="latest",
         ),

@@ -19,17 +19,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.schema import (
-    ARTICLE_KEYS,
-    ARTICLE_LINES_SCHEMA,
-    ARTICLE_ORDER,
-    ARTICLES,
-    PROCESSED_SCHEMA,
-    QUARANTINE,
-    STAGED_SIGNATURES,
-)
+from transforms.schema import ARTICLE_LINES_SCHEMA, ARTICLES, QUARANTINE
 from warehouse.layout import STAGING_DIR, checked_run_id, partition_name_expr
 from warehouse.storage import Storage
+from warehouse.tables import ARTICLE_KEYS, ARTICLE_ORDER, PROCESSED_SCHEMA, STAGED_SIGNATURES
 
 STAGED_KEYS = list(dict.fromkeys([*ARTICLE_KEYS, *ARTICLE_ORDER]))  # what the merge plans with
 

@@ -11,53 +11,49 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from transforms.schema import ARTICLES
+from transforms.schema import ARTICLES, Column
 
 if TYPE_CHECKING:
     import pandera.polars as pa
 
 
-# The contract's value rules, declared once: pandera's checks and the one-query expression below
-# are both built from them. A null passes a value rule (nullability is the column's own rule).
-_BOUNDS: dict[str, tuple[int, int | None]] = {
-    "year": (1, 9999),
-    "month": (1, 12),
-    **{
-        name: (0, None)
-        for name in ("char_count", "cjk_char_count", "paragraph_count", "image_count", "table_count",
-                     "title_length", "reading_minutes")
-    },
-}  # fmt: skip
-_ALLOWED = {"language": ["zh", "en", "mixed", "unknown"]}
-_PATTERNS = {"article_id": r"^[0-9a-f]{32}$", "source_sha256": r"^[0-9a-f]{64}$"}
-
-
-def _checks(name: str) -> list[Any]:
+# The contract's value rules are declared on its columns (transforms/schema.py): pandera's checks
+# and the one-query expression below are both built from them.
+def _checks(column: Column) -> list[Any]:
     import pandera.polars as pa
 
     checks = []
-    if name in _BOUNDS:
-        low, high = _BOUNDS[name]
+    low, high = column.at_least, column.at_most
+    if low is not None:
         checks.append(pa.Check.ge(low) if high is None else pa.Check.in_range(low, high))
-    if name in _ALLOWED:
-        checks.append(pa.Check.isin(_ALLOWED[name]))
-    if name in _PATTERNS:
-        checks.append(pa.Check.str_matches(_PATTERNS[name]))
+    elif high is not None:
+        checks.append(pa.Check.le(high))
+    if column.allowed:
+        checks.append(pa.Check.isin(list(column.allowed)))
+    if column.pattern is not None:
+        checks.append(pa.Check.str_matches(column.pattern))
     return checks
 
 
+def _value_rules(column: Column) -> list[pl.Expr]:
+    value = pl.col(column.name)
+    rules = []
+    if column.at_least is not None:
+        rules.append(value >= column.at_least)
+    if column.at_most is not None:
+        rules.append(value <= column.at_most)
+    if column.allowed:
+        rules.append(value.is_in(list(column.allowed)))
+    if column.pattern is not None:
+        rules.append(value.str.contains(column.pattern))
+    return rules
+
+
 def _every_rule_holds() -> pl.Expr:
-    """Every rule of the contract on every row, as one boolean."""
+    """Every rule of the contract on every row, as one boolean (a null passes a value rule)."""
     not_null = [pl.col(c.name).is_not_null() for c in ARTICLES.columns if not c.nullable]
-    values = [
-        *(
-            pl.col(n) >= low if high is None else pl.col(n).is_between(low, high)
-            for n, (low, high) in _BOUNDS.items()
-        ),
-        *(pl.col(name).is_in(allowed) for name, allowed in _ALLOWED.items()),
-        *(pl.col(name).str.contains(pattern) for name, pattern in _PATTERNS.items()),
-    ]
-    return pl.all_horizontal(*not_null, *(rule.fill_null(True) for rule in values)).all()
+    values = [rule.fill_null(True) for c in ARTICLES.columns for rule in _value_rules(c)]
+    return pl.all_horizontal(*not_null, *values).all()
 
 
 class ContractViolation(ValueError):
@@ -70,9 +66,7 @@ def _articles_schema() -> pa.DataFrameSchema:
     # pandera is imported on first use: a run that loads nothing (a no-op rerun) never pays for it.
     import pandera.polars as pa
 
-    columns = {
-        c.name: pa.Column(c.dtype, nullable=c.nullable, checks=_checks(c.name)) for c in ARTICLES.columns
-    }
+    columns = {c.name: pa.Column(c.dtype, nullable=c.nullable, checks=_checks(c)) for c in ARTICLES.columns}
     return pa.DataFrameSchema(columns, strict="filter", ordered=False)
 
 

@@ -15,11 +15,12 @@ from tests.conftest import CORPUS
 from tests.helpers import run_through_writer
 from transforms.boilerplate import FEED_TOTAL, LearningRule, feed_key, line_hash
 from transforms.relearn import article_lines
-from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS, LINE_SIGHTINGS
+from transforms.schema import ARTICLE_LINES_SCHEMA
 from warehouse.feed_model import SIGHTING_BUCKETS, sighting_bucket
 from warehouse.layout import STATE_FILE
 from warehouse.load import LakeWriter
 from warehouse.state import commit_state
+from warehouse.tables import LINE_COUNTS, LINE_SIGHTINGS
 
 FEEDS = CORPUS.parent / "corpus-feeds"
 ZHIHU = "查看知乎讨论"

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from flows.defaults import TZ
 from tests.conftest import CORPUS
 from transforms.article import ParseOptions, article_row
 from transforms.fields import _NAME_DECORATION, _WRAPPERS, feed_name_of
@@ -77,7 +78,7 @@ def test_real_feeds_are_normalised_and_the_raw_categories_kept() -> None:
     files = _files()
     if not files:
         pytest.skip(f"real corpus not found at {CORPUS} (../shared beside the project); CI always has it")
-    options = ParseOptions(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    options = ParseOptions(timezone=TZ, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     feeds: dict[str, set[str]] = {}
     decorated = 0
     for path in files:

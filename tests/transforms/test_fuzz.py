@@ -8,12 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flows.defaults import TZ
 from tests.conftest import corpus_files
 from transforms.article import ParseOptions
 from transforms.batch import RawFile, parsed_batch
 from transforms.reasons import Reason
 
-OPTIONS = ParseOptions(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+OPTIONS = ParseOptions(timezone=TZ, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 REAL = [p.read_bytes() for p in corpus_files()[:12]]
 
 yaml_values = st.one_of(

@@ -10,6 +10,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from flows.defaults import TZ
 from tests.conftest import corpus_files
 from transforms.article import ParseOptions, article_row
 from transforms.frontmatter import split_front_matter
@@ -24,7 +25,7 @@ BOILERPLATE = re.compile(
 
 def _row(name: str) -> dict:
     return article_row(
-        FILES[name].read_bytes(), name, ParseOptions(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        FILES[name].read_bytes(), name, ParseOptions(timezone=TZ, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     )
 
 
@@ -104,7 +105,7 @@ def test_a_row_depends_on_the_file_not_on_the_clock() -> None:
     future = FILES[name].read_bytes().replace(b"\ndate: ", b"\ndate: 2031-01-01 00:00:00\nold_date: ", 1)
     for data in (FILES[name].read_bytes(), future):
         rows = [
-            article_row(data, name, ParseOptions(now=dt.datetime(year, 1, 1, tzinfo=dt.UTC)))
+            article_row(data, name, ParseOptions(timezone=TZ, now=dt.datetime(year, 1, 1, tzinfo=dt.UTC)))
             for year in (2026, 2032)
         ]
         assert {k: v for k, v in rows[0].items() if k != "ingested_at"} == {

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.defaults import TZ
 from flows.keyword_table import jieba_keyword_weights
 from tests.conftest import CORPUS
 from transforms.article import ParseOptions
@@ -20,7 +21,9 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def _parsed(paths: list[Path], learned: dict[str, frozenset[int]]) -> pl.DataFrame:
-    options = ParseOptions(now=NOW, keyword_weights=jieba_keyword_weights(), learned_lines=learned)
+    options = ParseOptions(
+        timezone=TZ, now=NOW, keyword_weights=jieba_keyword_weights(), learned_lines=learned
+    )
     raws = [
         RawFile(p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest(), p.read_bytes())
         for p in paths

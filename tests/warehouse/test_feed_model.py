@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.boilerplate import FEED_TOTAL, LearningRule, learnable_hashes, line_hash, line_key
-from transforms.schema import ARTICLE_LINES_SCHEMA, LINE_COUNTS, LINE_SIGHTINGS
+from transforms.schema import ARTICLE_LINES_SCHEMA
 from warehouse.feed_model import (
     SIGHTING_BUCKETS,
     changed_lines,
@@ -18,6 +18,7 @@ from warehouse.feed_model import (
     next_line_counts,
     sighting_bucket,
 )
+from warehouse.tables import LINE_COUNTS, LINE_SIGHTINGS
 
 # An article: (path, feed, its distinct lines)
 article_st = st.tuples(st.integers(0, 30), st.integers(1, 2), st.frozensets(st.integers(1, 6), max_size=4))

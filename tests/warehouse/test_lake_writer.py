@@ -14,7 +14,7 @@ import pytest
 from flows.settings import Settings
 from tests.conftest import CORPUS
 from tests.helpers import catalog, run_through_writer
-from transforms.schema import LISTING_SCHEMA, MANIFEST, QUARANTINE
+from transforms.schema import QUARANTINE
 from warehouse.catalog import publish_catalog
 from warehouse.incremental import planned_changes
 from warehouse.layout import STAGING_DIR, lock_path
@@ -22,6 +22,7 @@ from warehouse.load import LakeWriter
 from warehouse.lock import LakeBusy
 from warehouse.state import LakeDamaged
 from warehouse.storage import Storage
+from warehouse.tables import LISTING_SCHEMA, MANIFEST
 
 
 def _source(tmp_path: Path, count: int = 6) -> Path:

@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.schema import MANIFEST, PROCESSED_SCHEMA, QUARANTINE, FileStatus
+from transforms.schema import QUARANTINE
 from warehouse.merge import (
     ORIGIN,
     SORT_KEY,
@@ -20,6 +20,7 @@ from warehouse.merge import (
     next_quarantine,
     resolved_collisions,
 )
+from warehouse.tables import MANIFEST, PROCESSED_SCHEMA, FileStatus
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 KEYS_SCHEMA = {"source_path": pl.String(), "article_id": pl.String(), "year": pl.Int32(), "month": pl.Int32()}

@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 from flows.sample import write_sample
 from tests.conftest import ROOT
 from tests.helpers import catalog, run
-from transforms.schema import ARTICLES, BOILERPLATE, QUARANTINE, RUNS, TABLES
+from transforms.schema import ARTICLES, QUARANTINE
 from warehouse.catalog import duckdb_type
 from warehouse.dictionary import data_dictionary_markdown
+from warehouse.tables import BOILERPLATE, RUNS, TABLES
 
 
 def test_written_parquet_matches_the_declared_schema(tmp_path: Path) -> None:
