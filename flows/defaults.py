@@ -24,7 +24,7 @@ LOCK_TIMEOUT: Final = 0.0
 RETAIN_SECONDS: Final = 3600.0
 REPORT_DAYS: Final = 60
 # A feed's boilerplate: lines in 30% of its articles, at least 5, once it has 10 (measured on the
-# ten feeds of corpus-feeds: see README, "Boilerplate learned per feed").
+# ten feeds of corpus-feeds: see docs/parsing.md, "Boilerplate learned per feed").
 BOILERPLATE_MIN_SHARE: Final = 0.3
 BOILERPLATE_MIN_ARTICLES: Final = 5
 BOILERPLATE_MIN_FEED_ARTICLES: Final = 10
@@ -44,7 +44,8 @@ STORY_MIN_SIMILARITY: Final = 0.53
 # A name the archive teaches is learned from one article: on corpus + corpus-feeds every pair is
 # taught once (29 pairs, all true when read: Sina's links and names anchored to a code are precise),
 # so two would learn nothing there. What guards the matches is the rest of the rule: one code with
-# 80% of a name's evidence, and no common word of the segmenter's dictionary (see README).
+# 80% of a name's evidence, and no common word of the segmenter's dictionary (see docs/parsing.md,
+# "Companies in every feed").
 NAMES_MIN_ARTICLES: Final = 1
 
 
