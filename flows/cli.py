@@ -576,22 +576,39 @@ def _print_summary(summary: dict[str, Any], settings: Any, where: str) -> None:
 
 
 _NEXT_QUERY = "SELECT published_date, source, title FROM articles ORDER BY published_at DESC LIMIT 10"
+_NEXT_PYTHON = (
+    'con.sql("SELECT source, feed, count(*) AS n FROM articles GROUP BY ALL ORDER BY n DESC").show()'
+)
 
 
 def _print_next_steps(settings: Any) -> None:
     """What to try next on the lake just written, as commands to paste."""
     from shlex import quote
 
+    from warehouse.storage import is_remote
+
     catalog = settings.catalog or Path(settings.lake) / defaults.CATALOG_NAME
     # query and report find LAKE's catalog; one elsewhere (or a remote lake's) is given itself
     where = f"--catalog {quote(str(catalog))}" if settings.catalog else f"--lake {quote(settings.lake)}"
     program = _program()
-    lines = (
+    lines = [
         f"next: {program} query {where} {quote(_NEXT_QUERY)}",
         f"      {program} report {where} --out report.html",
-        f"      duckdb -readonly {quote(str(catalog))}",
-    )
+    ]
+    # DuckDB's own shell is not installed with newslake, its Python client is; a remote lake's
+    # views need the fsspec filesystem that query and report register, so it gets no such line
+    if not is_remote(settings.lake):
+        python = f"import duckdb; con = duckdb.connect({json.dumps(str(catalog))}, read_only=True); "
+        lines.append(f"      {_python()} -c {quote(python + _NEXT_PYTHON)}")
     click.echo("\n" + "\n".join(_one_line_text(line) for line in lines))
+
+
+def _python() -> str:
+    """This interpreter (the one with duckdb installed), as a path from here when it is under here."""
+    relative = os.path.relpath(sys.executable)
+    if relative.startswith(".."):
+        return sys.executable
+    return relative if os.sep in relative else os.path.join(".", relative)
 
 
 def _program() -> str:

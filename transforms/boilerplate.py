@@ -114,7 +114,7 @@ class LearningRule:
     The defaults are the settings' (flows/settings.py takes them from here)."""
 
     # Lines in 30% of a feed's articles, at least 5, once it has 10 (measured on the ten feeds of
-    # corpus-feeds: see README, "Boilerplate learned per feed").
+    # corpus-feeds: see docs/parsing.md, "Boilerplate learned per feed").
     min_share: float = 0.3
     min_articles: int = 5
     min_feed_articles: int = 10

@@ -36,7 +36,7 @@ class NameRule:
     # A name is learned from one article: on corpus + corpus-feeds every pair is taught once (29
     # pairs, all true when read: Sina's links and names anchored to a code are precise), so two
     # would learn nothing there. What guards the matches is the rest of the rule: one code with 80%
-    # of a name's evidence, and no common word of the segmenter's dictionary (see README).
+    # of a name's evidence, and no common word of the segmenter's dictionary (see docs/parsing.md).
     min_articles: int = 1
     min_share: float = 0.8
 

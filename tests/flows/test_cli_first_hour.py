@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -129,10 +130,19 @@ def test_a_run_says_where_it_ran_and_what_to_try_next(root: Path, tmp_path: Path
     query, report, shell = lines[-3:]
     assert query.startswith(f"next: newslake query --lake {lake} "), done.stdout
     assert report == f"      newslake report --lake {lake} --out report.html"
-    assert shell == f"      duckdb -readonly {lake / 'warehouse.duckdb'}"
+    # DuckDB's shell is not installed: the catalog is opened with this interpreter's duckdb
+    python, flag, code = shlex.split(shell)
+    assert os.path.samefile(ROOT / python, sys.executable) and flag == "-c", shell
+    assert f'duckdb.connect("{lake / "warehouse.duckdb"}", read_only=True)' in code, shell
     suggested = shlex.split(query.removeprefix("next: newslake "))
     tried = _newslake(suggested)
     assert tried.returncode == 0 and "(0 rows)" not in tried.stdout, tried.stderr
+    # each suggestion works as written (the report into a folder of its own)
+    (tmp_path / "out").mkdir()
+    reported = _newslake(shlex.split(report.strip())[1:], cwd=tmp_path / "out")
+    assert reported.returncode == 0 and (tmp_path / "out" / "report.html").is_file(), reported.stderr
+    opened = subprocess.run(shlex.split(shell), capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert opened.returncode == 0 and "新浪财经" in opened.stdout, opened.stderr
     # --quiet and --json print what they printed before
     assert _newslake([*args, "--quiet"]).stdout == ""
     summary = json.loads(_newslake([*args, "--json"]).stdout)
@@ -153,6 +163,7 @@ def test_after_make_run_the_next_steps_name_the_program_it_ran(root: Path, tmp_p
     assert done.returncode == 0, done.stderr
     assert f"next: .venv/bin/newslake query --lake {lake} " in done.stdout, done.stdout
     assert f"      .venv/bin/newslake report --lake {lake} --out report.html" in done.stdout
+    assert " -c 'import duckdb; con = duckdb.connect(" in done.stdout, done.stdout
 
 
 @pytest.mark.integration
