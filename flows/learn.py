@@ -32,7 +32,7 @@ from transforms.names import (
 from transforms.relearn import article_lines, relearned_articles
 from transforms.schema import ARTICLE_FEED, ARTICLE_LINES, ARTICLE_LINES_SCHEMA, ARTICLES, NAME_COUNTS
 from transforms.stocks import Securities
-from transforms.stories import story_edges, story_members, text_signatures, with_stories
+from transforms.stories import kept_stories, story_edges, story_members, text_signatures, with_stories
 from warehouse.feed_model import (
     SIGHTING_BUCKETS,
     LineText,
@@ -343,12 +343,14 @@ class _StoryRun:
         gone = pl.concat([plan.removed["article_id"], plan.winners["article_id"], rewritten]).unique()
         known = old_signatures.filter(~pl.col("article_id").is_in(gone.implode()))
         signatures = pl.concat([known, new])
-        # Edges between signatures still carried by some article stay; the new signatures are
-        # compared with every signature (the edges among the known ones were made when they came).
-        present = signatures["signature"].unique().implode()
-        kept_edges = old_edges.filter(pl.col("a").is_in(present) & pl.col("b").is_in(present))
-        found = story_edges(new["signature"], known["signature"], threshold)
-        edges = pl.concat([kept_edges, STORY_EDGES.conform(found)]).unique(["a", "b"])
+        # The stories that keep every signature keep their edges; the new signatures, and those
+        # of a story that lost one, are linked to every other (a spanning forest of the links).
+        present = signatures["signature"].unique()
+        kept_edges, relinked = kept_stories(old_edges, present)
+        fresh = pl.concat([new["signature"], relinked])
+        settled = known["signature"].filter(~known["signature"].is_in(relinked.implode()))
+        found = story_edges(fresh, settled, threshold, linked=kept_edges)
+        edges = pl.concat([STORY_EDGES.conform(kept_edges), STORY_EDGES.conform(found)]).unique(["a", "b"])
         before = story_members(old_edges, old_signatures)
         after = story_members(edges, signatures)
         return _StoriesLearned(

@@ -101,38 +101,80 @@ _PAIRS_AT_ONCE = 250_000
 _PAIR_SCHEMA = pl.Schema({"a": pl.Int64(), "b": pl.Int64(), "similarity": pl.Float64()})
 
 
-def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float) -> pl.DataFrame:
-    """(a, b, similarity) row indices, a < b, of every pair with a fresh row that shares a band
-    key and reaches the threshold. One band at a time, and within a band the fresh rows a share at
-    a time (the rows sharing each one's key, at most _PAIRS_AT_ONCE pairs, each verified before
-    the next): memory follows _PAIRS_AT_ONCE, not the candidates (m rows sharing a key are m²
-    pairs)."""
+class _Forest:
+    """Union-find over row indices (numpy parents, roots the smallest index): which rows are one
+    story already, so a candidate pair inside a story is never verified and only pairs joining two
+    stories are kept as edges (a story of m copies keeps m - 1 edges, not m²/2)."""
+
+    def __init__(self, size: int) -> None:
+        self.parent = np.arange(size, dtype=np.int64)
+
+    def roots(self, rows: np.ndarray) -> np.ndarray:
+        found = self.parent[rows]
+        while True:
+            above = self.parent[found]
+            if np.array_equal(above, found):
+                return found
+            found = above
+
+    def root(self, row: int) -> int:
+        while self.parent[row] != row:
+            self.parent[row] = self.parent[self.parent[row]]
+            row = int(self.parent[row])
+        return row
+
+    def joined(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """The pairs (in order) that join two stories, each joining them as it is taken."""
+        keep = []
+        for index, (a, b) in enumerate(zip(pairs["a"].to_list(), pairs["b"].to_list(), strict=True)):
+            ra, rb = self.root(a), self.root(b)
+            if ra != rb:
+                self.parent[max(ra, rb)] = min(ra, rb)
+                keep.append(index)
+        return pairs[keep]
+
+    def flattened(self) -> None:
+        self.parent = self.roots(np.arange(len(self.parent), dtype=np.int64))
+
+
+def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, forest: _Forest) -> pl.DataFrame:
+    """(a, b, similarity) row indices, a < b: a spanning forest of the pairs with a fresh row that
+    share a band key and reach the threshold, over the stories the forest already holds. One band
+    at a time; within a band, keys whose rows are all one story are skipped, and the fresh rows go
+    a share at a time (the rows sharing each one's key, at most _PAIRS_AT_ONCE pairs, verified
+    before the next): memory follows _PAIRS_AT_ONCE, and a thousand copies of one text cost a
+    thousand pairs verified, not half a million."""
     keys = _band_keys(matrix)
     found = [pl.DataFrame(schema=_PAIR_SCHEMA)]
     for band in range(BANDS):
+        forest.flattened()
         column = keys[:, band]
         hit = np.flatnonzero(np.isin(column, column[fresh]))
-        sharing = pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit]})
+        sharing = pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit], "_root": forest.roots(hit)})
+        open_keys = sharing.group_by("k").agg(len=pl.len(), _stories=pl.col("_root").n_unique())
         asking = (
             pl.DataFrame({"j": fresh.astype(np.int64), "k": column[fresh]})
-            .join(sharing.group_by("k").len(), on="k")
-            .filter(pl.col("len") > 1)
+            .join(open_keys.filter(pl.col("_stories") > 1).select("k", "len"), on="k")
             .sort("k", "j")
         )
         if asking.is_empty():
             continue
+        sharing = sharing.drop("_root")
         shares = asking.with_columns(_share=(pl.col("len").cum_sum() - pl.col("len")) // _PAIRS_AT_ONCE)
         for share in shares.partition_by("_share", maintain_order=True):
             pairs = (
                 share.select("j", "k")
                 .join(sharing, on="k")
-                .filter(pl.col("i") != pl.col("j"))
                 .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
+                .filter(pl.col("a") != pl.col("b"))
                 .unique()
+                .sort("a", "b")
             )
+            pairs = pairs.filter(forest.roots(pairs["a"].to_numpy()) != forest.roots(pairs["b"].to_numpy()))
             for start in range(0, pairs.height, _PAIRS_AT_ONCE):
-                found.append(_verified(matrix, pairs.slice(start, _PAIRS_AT_ONCE), threshold))
-    return pl.concat(found).unique(["a", "b"])
+                verified = _verified(matrix, pairs.slice(start, _PAIRS_AT_ONCE), threshold)
+                found.append(forest.joined(verified))
+    return pl.concat(found)
 
 
 def _verified(matrix: np.ndarray, pairs: pl.DataFrame, threshold: float) -> pl.DataFrame:
@@ -146,23 +188,38 @@ def _verified(matrix: np.ndarray, pairs: pl.DataFrame, threshold: float) -> pl.D
     )
 
 
-def story_edges(new: pl.Series, known: pl.Series, threshold: float) -> pl.DataFrame:
-    """(a, b, similarity), a < b, for each pair of distinct signatures, one of them new and the
-    other new or known, that shares a band and whose estimated Jaccard reaches the threshold.
-    Edges join signatures, not articles: copies with one signature (a text posted again as it was)
-    are one node, so a thousand identical posts cost one node, not half a million pairs; and the
-    edges are a function of the set of signatures alone, whatever order they arrived in."""
+def story_edges(
+    new: pl.Series, known: pl.Series, threshold: float, linked: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """(a, b, similarity), a < b: edges that join each new signature to the stories it belongs
+    to. A pair of distinct signatures, one of them new and the other new or known, that shares a
+    band and whose estimated Jaccard reaches the threshold is a link; the edges are a spanning
+    forest of the links over the stories the known signatures already form (`linked`: the edges
+    joining known signatures), so the stories are the connected components of every link among
+    all the signatures, whatever order they arrived in, while a story of m copies keeps m - 1
+    edges. Edges join signatures, not articles: copies with one signature (a text posted again as
+    it was) are one node."""
     known = known.drop_nulls()
     everything = pl.concat([known, new.drop_nulls()]).unique().sort()
     fresh = np.flatnonzero((~everything.is_in(known.implode())).to_numpy())
     if not len(fresh):
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    linked = _linked_pairs(_matrix(everything), fresh, threshold)
+    forest = _Forest(len(everything))
+    if linked is not None and linked.height:
+        index = pl.DataFrame({"s": everything, "_i": pl.int_range(everything.len(), eager=True)})
+        rows = (
+            linked.select("a", "b")
+            .join(index.rename({"s": "a", "_i": "ia"}), on="a")
+            .join(index.rename({"s": "b", "_i": "ib"}), on="b")
+            .select(a=pl.min_horizontal("ia", "ib"), b=pl.max_horizontal("ia", "ib"))
+        )
+        forest.joined(rows)
+    pairs = _linked_pairs(_matrix(everything), fresh, threshold, forest)
     return pl.DataFrame(
         {
-            "a": everything.gather(linked["a"]),
-            "b": everything.gather(linked["b"]),
-            "similarity": linked["similarity"].round(4),
+            "a": everything.gather(pairs["a"]),
+            "b": everything.gather(pairs["b"]),
+            "similarity": pairs["similarity"].round(4),
         },
         schema=EDGE_SCHEMA,
     ).sort("a", "b")
@@ -187,6 +244,22 @@ def _components(edges: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     return {x: root(x) for x in parent}
+
+
+def kept_stories(edges: pl.DataFrame, present: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """The edges of the stories whose signatures are all still present, and the present
+    signatures of the stories that lost one: a story's edges are a spanning forest, so losing a
+    signature may split it, and its others are linked again as if new (story_edges)."""
+    component = _components(edges.select("a", "b").iter_rows())
+    nodes = pl.DataFrame(
+        {"signature": list(component), "_root": list(component.values())},
+        schema={"signature": pl.Binary(), "_root": pl.Binary()},
+    )
+    on = pl.col("signature").is_in(present.implode())
+    broken = nodes.filter(~on)["_root"].unique().implode()
+    kept = edges.join(nodes.rename({"signature": "a"}), on="a").filter(~pl.col("_root").is_in(broken))
+    relinked = nodes.filter(on & pl.col("_root").is_in(broken))["signature"]
+    return kept.drop("_root"), relinked
 
 
 def story_members(edges: pl.DataFrame, signatures: pl.DataFrame) -> pl.DataFrame:

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 import transforms.stories as stories
 from transforms.stories import (
+    EDGE_SCHEMA,
     MIN_SHINGLES,
     SHINGLE_CHARS,
     estimated_jaccard,
+    kept_stories,
     story_edges,
     story_members,
     text_signatures,
@@ -122,13 +124,20 @@ def test_copies_are_linked_and_a_daily_template_is_not() -> None:
     def linked(edges: pl.DataFrame) -> set[frozenset[str]]:
         return {frozenset((name[a], name[b])) for a, b, _ in edges.iter_rows()}
 
+    def stories(edges: pl.DataFrame) -> list[list[str]]:
+        members = story_members(edges, frame)
+        return sorted(sorted(group) for group in members.group_by("story_id").agg("article_id")["article_id"])
+
+    # The three copies are one story, kept as a spanning tree (two edges); the template is not in it.
     edges = story_edges(frame["signature"], frame.clear()["signature"], 0.53)
-    assert linked(edges) == {frozenset("ab"), frozenset("ac"), frozenset("bc")}
+    assert stories(edges) == [["a", "b", "c"]] and edges.height == 2
+    assert linked(edges) <= {frozenset("ab"), frozenset("ac"), frozenset("bc")}
+    # A new copy of a story the lake has is joined to it by one edge.
     known, new = frame.filter(pl.col("article_id") != "c"), frame.filter(pl.col("article_id") == "c")
-    assert linked(story_edges(new["signature"], known["signature"], 0.53)) == {
-        frozenset("ac"),
-        frozenset("bc"),
-    }
+    had = story_edges(known["signature"], known.clear()["signature"], 0.53)
+    assert linked(had) == {frozenset("ab")}
+    joined = story_edges(new["signature"], known["signature"], 0.53, linked=had)
+    assert joined.height == 1 and stories(pl.concat([had, joined])) == [["a", "b", "c"]]
     # A signature the lake knows already brings no new edge: its node is linked as it is.
     assert story_edges(known["signature"], known["signature"], 0.53).is_empty()
 
@@ -190,7 +199,23 @@ def test_edges_do_not_depend_on_how_many_candidate_pairs_are_held_at_once(
     signatures = pl.Series([row.tobytes() for row in rows], dtype=pl.Binary())
     held = story_edges(signatures[::2], signatures[1::2], 0.53)
     monkeypatch.setattr(stories, "_PAIRS_AT_ONCE", 7)
-    assert story_edges(signatures[::2], signatures[1::2], 0.53).equals(held)
-    assert held.height >= (40 * 39 // 2 - 20 * 19 // 2) * 0.9  # pairs with a new copy, nearly all
+    again = story_edges(signatures[::2], signatures[1::2], 0.53)
+    nodes = pl.DataFrame(
+        {"article_id": [str(i) for i in range(160)], "published_at": None, "signature": signatures}
+    )
+    assert story_members(again, nodes).equals(story_members(held, nodes))
+    # The 40 copies are one story, kept as a spanning tree: 39 edges, not 40 * 39 / 2.
+    assert held.height == 39 and story_members(held, nodes)["story_size"].to_list() == [40] * 40
     copies = set(signatures[120:].to_list())
     assert set(held["a"].to_list()) | set(held["b"].to_list()) <= copies  # no template's pair
+
+
+def test_a_story_that_loses_a_signature_is_linked_again_and_the_others_keep_their_edges() -> None:
+    a, b, c, x, y = (bytes([i]) * 128 for i in range(5))
+    edges = pl.DataFrame({"a": [a, b, x], "b": [b, c, y], "similarity": [0.9, 0.9, 0.8]}, schema=EDGE_SCHEMA)
+    # b bridged a and c: without it they may be two stories; x-y lost nothing and stays.
+    kept, relinked = kept_stories(edges, pl.Series([a, c, x, y], dtype=pl.Binary()))
+    assert kept.select("a", "b").rows() == [(x, y)]
+    assert sorted(relinked.to_list()) == [a, c]
+    kept, relinked = kept_stories(edges, pl.Series([a, b, c, x, y], dtype=pl.Binary()))
+    assert kept.height == 3 and relinked.is_empty()
