@@ -100,6 +100,8 @@ ROW_SETTING_VALUES: dict[str, object] = {
     "boilerplate_template_min_articles": 4,
     # 每经网's daily index reports (0.2 to 0.25 of their shingles shared) become one story.
     "story_min_similarity": 0.15,
+    # Every name is taught by one article here: at two, 财联社's and 格隆汇's name mentions go.
+    "names_min_articles": 2,
     # 腾讯, 特斯拉 and 京东 in a dozen articles become stock mentions (recorded by content).
     "securities": ROOT / "tests" / "golden" / "securities.csv",
 }
