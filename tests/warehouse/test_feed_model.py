@@ -56,8 +56,14 @@ def _bucketed(
     """The counts and sightings after a run, bucket by bucket, as the learn stage keeps them."""
     change = line_count_changes(leaving, incoming).with_columns(_b=sighting_bucket())
     old = counts.with_columns(_b=sighting_bucket())
-    out, once = [], dict(once)
-    for bucket in range(SIGHTING_BUCKETS):
+    out, once = [LINE_COUNTS.empty_frame()], dict(once)
+    # Buckets with nothing old and no change stay empty: only the others are computed, as in the stage.
+    held = (
+        {b for b, frame in once.items() if frame.height}
+        | set(old["_b"].to_list())
+        | set(change["_b"].to_list())
+    )
+    for bucket in sorted(held):
         part, seen = next_bucket_counts(
             old.filter(pl.col("_b") == bucket).drop("_b"),
             once.get(bucket, LINE_SIGHTINGS.empty_frame()),
@@ -95,7 +101,7 @@ def test_counts_kept_in_buckets_are_the_counts_of_the_lake_split_at_two_articles
     # Two or more articles (and every feed's total) in the counts, one in the sightings.
     kept = (pl.col("articles") > 1) | (pl.col("line_hash") == FEED_TOTAL)
     assert counts.equals(whole.filter(kept))
-    seen_once = pl.concat(once.values()).sort("feed_key", "line_hash")
+    seen_once = pl.concat([LINE_SIGHTINGS.empty_frame(), *once.values()]).sort("feed_key", "line_hash")
     assert seen_once.equals(whole.filter(~kept).select("feed_key", "line_hash"))
     for bucket, frame in once.items():  # each line in its own bucket's file
         assert frame.select(sighting_bucket()).to_series().is_in([bucket]).all()
