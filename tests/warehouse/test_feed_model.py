@@ -29,20 +29,27 @@ def _lines(articles: dict[int, tuple[int, frozenset[int]]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=ARTICLE_LINES_SCHEMA, orient="row")
 
 
-@settings(max_examples=150, deadline=None)
-@given(first=st.lists(article_st, max_size=25), second=st.lists(article_st, max_size=25))
-def test_counts_kept_run_by_run_equal_counts_of_the_final_lake(first: list, second: list) -> None:
-    lake = {p: (feed, lines) for p, feed, lines in first}
-    counts = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), _lines(lake))
-    # The second run: some articles change (leave and come back), some are new, some go.
+def _second_run(lake: dict, second: list) -> tuple[dict, dict, dict]:
+    """The lake after a second run (some articles change, some are new, a third of those named
+    go), and the articles that leave and enter it."""
     after = dict(lake)
     for p, feed, lines in second:
         after[p] = (feed, lines)
     gone = {p for p, _, _ in second if p % 3 == 0}
     for p in gone:
         after.pop(p, None)
-    leaving = {p: lake[p] for p in lake if p in gone or p in {q for q, _, _ in second}}
-    entering = {p: after[p] for p in after if p not in lake or p in {q for q, _, _ in second}}
+    changed = {q for q, _, _ in second}
+    leaving = {p: lake[p] for p in lake if p in gone or p in changed}
+    entering = {p: after[p] for p in after if p not in lake or p in changed}
+    return after, leaving, entering
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=st.lists(article_st, max_size=25), second=st.lists(article_st, max_size=25))
+def test_counts_kept_run_by_run_equal_counts_of_the_final_lake(first: list, second: list) -> None:
+    lake = {p: (feed, lines) for p, feed, lines in first}
+    counts = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), _lines(lake))
+    after, leaving, entering = _second_run(lake, second)
     counts = next_line_counts(counts, _lines(leaving), _lines(entering))
     clean = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), _lines(after))
     assert counts.equals(clean)
@@ -87,15 +94,7 @@ def test_counts_kept_in_buckets_are_the_counts_of_the_lake_split_at_two_articles
 ) -> None:
     lake = {p: (feed, lines) for p, feed, lines in first}
     counts, once = _bucketed(LINE_COUNTS.empty_frame(), {}, _lines({}), _lines(lake))
-    after = dict(lake)
-    for p, feed, lines in second:
-        after[p] = (feed, lines)
-    gone = {p for p, _, _ in second if p % 3 == 0}
-    for p in gone:
-        after.pop(p, None)
-    changed = {q for q, _, _ in second}
-    leaving = {p: lake[p] for p in lake if p in gone or p in changed}
-    entering = {p: after[p] for p in after if p not in lake or p in changed}
+    after, leaving, entering = _second_run(lake, second)
     counts, once = _bucketed(counts, once, _lines(leaving), _lines(entering))
     whole = next_line_counts(LINE_COUNTS.empty_frame(), _lines({}), _lines(after))
     # Two or more articles (and every feed's total) in the counts, one in the sightings.
