@@ -109,9 +109,11 @@ def _publish_artifacts(summary: RunSummary, settings: Settings) -> None:
             con.close()
     except Exception as exc:  # artifacts are a report: never fail the run for them
         get_run_logger().warning("artifact: could not read the catalog (%s)", exc)
-    reasons = "".join(f"| {k} | {v} |\n" for k, v in summary.quarantine_by_reason.items()) or "| - | 0 |\n"
+    reasons = (
+        "".join(f"| {k} | {v} |\n" for k, v in summary.loaded.quarantine_by_reason.items()) or "| - | 0 |\n"
+    )
     feed_rows = "".join(f"| {s} | {f} | {n} |\n" for s, f, n in feeds) or "| - | - | 0 |\n"
-    partitions = ", ".join(summary.partitions_rewritten) or "none"
+    partitions = ", ".join(summary.loaded.partitions_rewritten) or "none"
     create_markdown_artifact(
         key="newslake-run",
         description=f"newslake run {summary.run_id}",
@@ -120,7 +122,7 @@ def _publish_artifacts(summary: RunSummary, settings: Settings) -> None:
             f"| files seen | new | changed | unchanged | deleted | rows written | rows deleted | quarantined | seconds |\n"
             f"|---|---|---|---|---|---|---|---|---|\n"
             f"| {summary.files_seen} | {summary.files_new} | {summary.files_changed} | {summary.files_unchanged} "
-            f"| {summary.files_deleted} | {summary.rows_written} | {summary.rows_deleted} | {summary.quarantined} "
+            f"| {summary.files_deleted} | {summary.loaded.rows_written} | {summary.loaded.rows_deleted} | {summary.loaded.quarantined} "
             f"| {summary.seconds:.2f} |\n\n"
             f"## Rows per feed (whole lake)\n\n| source | feed | articles |\n|---|---|---|\n{feed_rows}\n"
             f"## Quarantined by this run, by reason\n\n| reason | files |\n|---|---|\n{reasons}\n"

@@ -31,6 +31,15 @@ from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
 from warehouse.tables import RUNS, RunStatus
 
+# What a summary reports of its merge's LoadResult (the rest is the merge's own bookkeeping).
+_LOADED_FIELDS = (
+    "rows_written",
+    "rows_deleted",
+    "quarantined",
+    "quarantine_by_reason",
+    "partitions_rewritten",
+)
+
 
 @dataclass
 class RunSummary:
@@ -41,11 +50,7 @@ class RunSummary:
     files_changed: int = 0
     files_unchanged: int = 0
     files_deleted: int = 0
-    rows_written: int = 0
-    rows_deleted: int = 0
-    quarantined: int = 0
-    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
-    partitions_rewritten: list[str] = field(default_factory=list)
+    loaded: LoadResult = field(default_factory=LoadResult)  # what the merge wrote
     seconds: float = 0.0
     message: str | None = None
     stage: str = "plan"  # the stage running, or the last one reached
@@ -66,17 +71,23 @@ class RunSummary:
         self._stage_started = now
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("stage", "committed", "_stage_started")}
-        return {**out, "status": str(self.status)}
+        """The summary as the CLI prints it (--json): flat, what was loaded beside what was seen."""
+        out = {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("stage", "committed", "_stage_started", "loaded")
+        }
+        loaded = {k: getattr(self.loaded, k) for k in _LOADED_FIELDS}
+        return {**out, **loaded, "status": str(self.status)}
 
     def run_row(self, started: dt.datetime) -> dict[str, Any]:
         """The run's row of the runs dataset: its columns are RUNS's, filled from this summary."""
         values = {
-            **self.__dict__,
+            **self.as_dict(),
             "status": str(self.status),
             "started_at": started,
             "finished_at": dt.datetime.now(dt.UTC),
-            "partitions_rewritten": len(self.partitions_rewritten),
+            "partitions_rewritten": len(self.loaded.partitions_rewritten),
         }
         return {name: values[name] for name in RUNS.names}
 
@@ -379,11 +390,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                 )
             summary.enter("merge")
             result = stages.merge(writer, merge, learned, settings, summary.run_id, now)
-            summary.rows_written = result.rows_written
-            summary.rows_deleted = result.rows_deleted
-            summary.quarantined = result.quarantined
-            summary.quarantine_by_reason = result.quarantine_by_reason
-            summary.partitions_rewritten = result.partitions_rewritten
+            summary.loaded = result
             if result.rejected:
                 summary.status, summary.message = RunStatus.REJECTED, result.rejected
             else:
@@ -427,8 +434,8 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
         if failure is not None:
             raise failure
         say(
-            f"commit: {summary.rows_written} rows written, {summary.rows_deleted} deleted, "
-            f"{summary.quarantined} quarantined, {len(summary.partitions_rewritten)} partitions rewritten "
+            f"commit: {summary.loaded.rows_written} rows written, {summary.loaded.rows_deleted} deleted, "
+            f"{summary.loaded.quarantined} quarantined, {len(summary.loaded.partitions_rewritten)} partitions rewritten "
             f"in {summary.seconds:.2f}s"
         )
     if summary.status is RunStatus.REJECTED:

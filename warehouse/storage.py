@@ -204,14 +204,25 @@ class Storage:
         os.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         frame.write_ipc(target, compression="uncompressed")
 
-    def read_staged(self, rels: list[str], columns: list[str] | None = None) -> pl.DataFrame:
-        """Staged files of one schema as one frame (local ones in one parallel scan)."""
+    def read_staged(
+        self, rels: list[str], columns: list[str] | None = None, file_column: str | None = None
+    ) -> pl.DataFrame:
+        """Staged files of one schema as one frame (local ones in one parallel scan); file_column:
+        a column naming the file each row came from (its path relative to the root)."""
         if self.remote:
-            return pl.concat(
-                [pl.read_ipc(io.BytesIO(self.fs.cat_file(self.path(rel))), columns=columns) for rel in rels]
-            )
-        scan = pl.scan_ipc([self.path(rel) for rel in rels], hive_partitioning=False, glob=False)
-        return (scan.select(columns) if columns else scan).collect()
+            frames = []
+            for rel in rels:
+                frame = pl.read_ipc(io.BytesIO(self.fs.cat_file(self.path(rel))), columns=columns)
+                frames.append(frame.with_columns(pl.lit(rel).alias(file_column)) if file_column else frame)
+            return pl.concat(frames)
+        paths = {self.path(rel): rel for rel in rels}
+        scan = pl.scan_ipc(list(paths), hive_partitioning=False, glob=False, include_file_paths=file_column)
+        frame = scan.select(
+            [*columns, file_column] if columns and file_column else columns or pl.all()
+        ).collect()
+        if file_column:
+            frame = frame.with_columns(pl.col(file_column).replace_strict(paths, return_dtype=pl.String()))
+        return frame
 
     def read_staged_rows(self, rels: list[str], source_paths: list[str]) -> pl.DataFrame:
         """The rows of the given source paths from staged files, one file at a time: what is held

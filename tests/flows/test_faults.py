@@ -124,7 +124,7 @@ def test_a_symlink_loop_is_one_quarantine_record(tmp_path: Path) -> None:
     os.symlink("a.md", source / "b.md")
     os.symlink("nowhere.md", source / "dangling.md")
     summary = run(source, lake, max_bad_ratio=0.5)
-    assert summary.status == "succeeded" and summary.rows_written == 10
+    assert summary.status == "succeeded" and summary.loaded.rows_written == 10
     con = duckdb.connect(str(lake / "warehouse.duckdb"), read_only=True)
     try:
         rows = con.execute("SELECT source_path, reason FROM quarantine ORDER BY 1").fetchall()

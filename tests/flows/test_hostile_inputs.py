@@ -49,7 +49,7 @@ def test_each_kind_of_bad_file_gets_its_reason(tmp_path: Path) -> None:
         (src / name).write_bytes(data)
     summary = run(src, tmp_path / "lake", max_bad_ratio=1.0)
     assert _reasons(tmp_path / "lake") == {name: reason for name, (_, reason) in BAD_FILES.items()}
-    assert summary.quarantine_by_reason["empty_file"] == 2
+    assert summary.loaded.quarantine_by_reason["empty_file"] == 2
     view = snapshot(tmp_path / "lake")
     assert view["articles"].height + view["quarantine"].height == GOOD + len(BAD_FILES)
 
@@ -191,7 +191,7 @@ from pathlib import Path
 from tests.helpers import run
 summary = run(Path(sys.argv[1]), Path(sys.argv[2]), max_file_bytes=64 * 1024 * 1024)
 # this process parsed the file inline (one worker): its own peak is the run's
-print(summary.rows_written, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(summary.loaded.rows_written, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 

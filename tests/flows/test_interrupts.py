@@ -69,7 +69,7 @@ def test_a_signal_during_the_transform_stops_the_run_cleanly(
     started = time.monotonic()
     again = run(source, lake, workers=2, batch_size=500)
     whole = time.monotonic() - started
-    assert again.status == "succeeded" and again.rows_written == 3000
+    assert again.status == "succeeded" and again.loaded.rows_written == 3000
     # Prompt: the stop takes a fraction of what the whole run takes on this machine, now.
     assert took < max(1.0, whole / 2), f"{took:.1f} s to stop; the whole run takes {whole:.1f} s"
     run(source, tmp_path / "clean", workers=2, batch_size=500)

@@ -55,7 +55,7 @@ def test_s3_source_and_lake_equal_a_local_run(s3: str, tmp_path: Path) -> None:
     options = {"client_kwargs": {"endpoint_url": s3}}
     catalog = tmp_path / "catalog" / "warehouse.duckdb"
     summary = run("s3://news/archive", "s3://news/lake", catalog=catalog, storage_options=options)  # type: ignore[arg-type]
-    assert summary.rows_written == 40 and summary.quarantined == 1
+    assert summary.loaded.rows_written == 40 and summary.loaded.quarantined == 1
     again = run("s3://news/archive", "s3://news/lake", catalog=catalog, storage_options=options)  # type: ignore[arg-type]
     assert again.status == "no_changes"
     run(local, tmp_path / "local-lake")

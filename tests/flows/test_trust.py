@@ -150,15 +150,15 @@ def test_a_file_name_that_is_not_utf8_becomes_a_row(tmp_path: Path) -> None:
     (source / "sub\udcff").mkdir()  # a folder named in Latin-1, with an article in it
     (source / "sub\udcff" / "b\udce9.txt").write_bytes(sample_article(2, seed=3)[1])
     summary = run(source, lake)
-    assert (summary.status, summary.quarantined, summary.rows_written) == ("succeeded", 0, 22)
+    assert (summary.status, summary.loaded.quarantined, summary.loaded.rows_written) == ("succeeded", 0, 22)
     paths = set(snapshot(lake)["articles"]["source_path"].to_list())
     assert {"\\xff\\xfe.txt", "sub\\xff/b\\xe9.txt"} <= paths
     assert run(source, lake).status == "no_changes"
     odd.write_bytes(sample_article(1, seed=3)[1] + b"<p>more</p>")
     changed = run(source, lake)
-    assert (changed.files_changed, changed.rows_written) == (1, 1)
+    assert (changed.files_changed, changed.loaded.rows_written) == (1, 1)
     odd.unlink()
-    assert run(source, lake).rows_deleted == 1
+    assert run(source, lake).loaded.rows_deleted == 1
 
 
 def test_a_model_file_replaced_since_its_commit_is_learned_again(tmp_path: Path) -> None:

@@ -30,11 +30,11 @@ def _full(source: Path, tmp_path: Path) -> Path:
 def test_rerun_without_changes_rewrites_nothing(source: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     first = run(source, lake)
-    assert first.rows_written == 40
+    assert first.loaded.rows_written == 40
     before = parquet_files(lake)
     again = run(source, lake)
     assert again.status == "no_changes"
-    assert again.files_unchanged == 40 and again.rows_written == 0
+    assert again.files_unchanged == 40 and again.loaded.rows_written == 0
     assert parquet_files(lake) == before
 
 
@@ -139,7 +139,7 @@ def test_a_lake_another_parser_made_is_parsed_again(
     said: list[str] = []
     settings = Settings(source=source, lake=lake, workers=1, batch_size=7, retain_seconds=0.0)
     again = run_pipeline(settings, Stages(log=said.append))
-    assert (again.status, again.rows_written, again.files_changed, again.files_new) == (
+    assert (again.status, again.loaded.rows_written, again.files_changed, again.files_new) == (
         "succeeded",
         40,
         40,

@@ -180,3 +180,39 @@ def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(t
     )
     grouped = storage.files_under(f"{folder}/grouped")
     assert grouped and all(f"/grouped/{partition}/" in rel for rel in grouped)
+
+
+def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_still_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warehouse.layout import partition_key
+    from warehouse.staging import StagedRun, staged_batch
+
+    source = _source(tmp_path, count=12)
+    writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
+    partitions = writer.state().partitions
+    partition = next(name for name in sorted(partitions) if partition_key(name)[0] is not None)
+    year, month = partition_key(partition)
+    rows = pl.concat([writer.rows(rel) for files in partitions.values() for rel in files]).with_columns(
+        year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32())
+    )  # every row in one partition, to stage them there
+    storage = Storage(tmp_path / "lake")
+    folder = f"{STAGING_DIR}/r1"
+    for index, row in enumerate(rows.iter_slices(1)):  # a batch per row
+        staged_batch(storage, folder, index, row, QUARANTINE.empty_frame(), row.clear(), row, row)
+    staged = StagedRun(storage, folder)
+    read: list[list[str]] = []
+    reads = Storage.read_staged_rows
+
+    def counted(self: Storage, rels: list[str], paths: list[str]) -> pl.DataFrame:
+        read.append(rels)
+        return reads(self, rels, paths)
+
+    monkeypatch.setattr(Storage, "read_staged_rows", counted)
+    last = rows["source_path"][-1]
+    assert staged.articles(partition, [last])["source_path"].to_list() == [last]
+    assert read == [[f"{folder}/articles/{partition}/{rows.height - 1:06d}.arrow"]]
+    staged.staged_relearned(rows.tail(1).with_columns(title=pl.lit("again")))
+    again = staged.articles(partition, [last])
+    assert again["title"].to_list() == ["again"] and len(read[-1]) == 2  # its batch, then the later copy
+    assert staged.articles(partition, ["not/staged.md"]).is_empty()
