@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,22 +93,48 @@ MOMENTS = [
 ]
 
 
+def _after_the_killed_run(source: Path) -> None:
+    _write(source, 150, 600)  # new work for the killed run
+    (source / "000003.md").unlink()
+
+
+def _clean_build(root: Path, source_of: Callable[[Path], None]) -> Path:
+    """A lake built in one run from a source made by source_of: what every moment's lake must
+    equal (the source is written the same way in each test, so one build serves them all)."""
+    source, lake = root / "src", root / "lake"
+    source_of(source)
+    run(source, lake)
+    return lake
+
+
+def _source_of_the_killed_run(source: Path) -> None:
+    _write(source, 0, 150)
+    _after_the_killed_run(source)
+
+
+@pytest.fixture(scope="module")
+def clean_after_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _clean_build(tmp_path_factory.mktemp("clean-run"), _source_of_the_killed_run)
+
+
+@pytest.fixture(scope="module")
+def clean_after_repair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _clean_build(tmp_path_factory.mktemp("clean-repair"), lambda source: _write(source, 0, 250))
+
+
 @pytest.mark.parametrize(("method", "nth", "when", "only"), MOMENTS)
 def test_kill_9_at_any_moment_then_a_run_equals_a_clean_build(
-    tmp_path: Path, method: str, nth: int, when: str, only: str
+    tmp_path: Path, clean_after_run: Path, method: str, nth: int, when: str, only: str
 ) -> None:
     source, lake = tmp_path / "src", tmp_path / "lake"
     _write(source, 0, 150)
     run(source, lake)
-    _write(source, 150, 600)  # new work for the killed run
-    (source / "000003.md").unlink()
+    _after_the_killed_run(source)
     args = [str(source), str(lake), method, str(nth), when, only, "run"]
     proc = subprocess.run([sys.executable, "-c", RUNNER, *args], cwd=ROOT, timeout=300)
     assert proc.returncode == -signal.SIGKILL, "the run never reached the moment to kill it"
     run(source, lake, allow_mass_delete=True)
-    clean = tmp_path / "clean"
-    run(source, clean)
-    assert_same_lake(lake, clean)
+    assert_same_lake(lake, clean_after_run)
     assert_tree_is_the_catalog(lake)
 
 
@@ -130,7 +157,7 @@ def _catalog_count(lake: Path) -> int:
 
 @pytest.mark.parametrize(("method", "nth", "when", "only"), REPAIR_MOMENTS)
 def test_kill_9_during_a_repair_leaves_the_old_lake_or_the_new_one(
-    tmp_path: Path, method: str, nth: int, when: str, only: str
+    tmp_path: Path, clean_after_repair: Path, method: str, nth: int, when: str, only: str
 ) -> None:
     source, lake = tmp_path / "src", tmp_path / "lake"
     _write(source, 0, 150)
@@ -141,9 +168,7 @@ def test_kill_9_during_a_repair_leaves_the_old_lake_or_the_new_one(
     assert proc.returncode == -signal.SIGKILL, "the repair never reached the moment to kill it"
     assert _catalog_count(lake) in (150, 250)
     run(source, lake)
-    clean = tmp_path / "clean"
-    run(source, clean)
-    assert_same_lake(lake, clean)
+    assert_same_lake(lake, clean_after_repair)
     assert_tree_is_the_catalog(lake)
 
 
