@@ -477,7 +477,9 @@ _TEXT_FILES_AT_ONCE = 8
 def _differing(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> list[str]:
     """Source paths of the rows (_MATCHED columns) whose name mentions the matcher changes: a
     substring prefilter on the changed names, then the word match on its hits only."""
-    hit = rows.filter(pl.col("body_text").str.contains_any(changed))
+    # One chunk: Polars builds the Aho-Corasick automaton of the names once per chunk of the
+    # column (~10 ms for 8,000 names), and a frame of staged files has a chunk per file.
+    hit = rows.rechunk().filter(pl.col("body_text").str.contains_any(changed))
     if hit.is_empty():
         return []
     again = with_name_mentions(hit, matcher)
