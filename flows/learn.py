@@ -468,26 +468,31 @@ def lake_names(
 
 
 _MATCHED = ["source_path", "body_text", "stock_mentions"]  # what a row's name mentions come from
+_REMATCHED = ["source_path", "stock_mentions", "stock_codes"]  # what matching them again changes
 # Staged files read in one scan: a read costs ~1 ms whatever its size, and a clean build stages
 # thousands. Of the texts fewer (a batch's texts are megabytes).
 _FILES_AT_ONCE = 256
 _TEXT_FILES_AT_ONCE = 8
 
 
-def _differing(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> list[str]:
-    """Source paths of the rows (_MATCHED columns) whose name mentions the matcher changes: a
-    substring prefilter on the changed names, then the word match on its hits only."""
+def _rematched(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> pl.DataFrame:
+    """Of the rows (_MATCHED columns), those whose name mentions the matcher changes, with their
+    new mentions (source_path, stock_mentions, stock_codes): a substring prefilter on the changed
+    names, then the word match on its hits only."""
     # One chunk: Polars builds the Aho-Corasick automaton of the names once per chunk of the
     # column (~10 ms for 8,000 names), and a frame of staged files has a chunk per file.
     hit = rows.rechunk().filter(pl.col("body_text").str.contains_any(changed))
     if hit.is_empty():
-        return []
+        return ARTICLES.empty_frame().select(_REMATCHED)
     again = with_name_mentions(hit, matcher)
-    same = [
-        a == b
-        for a, b in zip(hit["stock_mentions"].to_list(), again["stock_mentions"].to_list(), strict=True)
-    ]
-    return hit.filter(~pl.Series(same, dtype=pl.Boolean()))["source_path"].to_list()
+    differ = pl.Series(
+        [
+            a != b
+            for a, b in zip(hit["stock_mentions"].to_list(), again["stock_mentions"].to_list(), strict=True)
+        ],
+        dtype=pl.Boolean(),
+    )
+    return again.filter(differ).select(_REMATCHED)
 
 
 @dataclass(frozen=True)
@@ -549,13 +554,17 @@ class _NamesRun:
             return self.plan.winners.clear().select(STAGED_KEYS)
         matcher = Securities(names.model)
         changed = names.changed
-        winners = self.plan.winners.select("source_path")
-        hits: dict[str, set[str]] = {}
+        # Rows another pass staged again were matched with the final names then; their batch's
+        # copy is stale. The rest have one copy, their batch's: its mentions are matched again.
+        skip = pl.concat([done["source_path"], self.staged.relearned_paths()]).implode()
+        entering = self.plan.winners.select("source_path").filter(~pl.col("source_path").is_in(skip))
+        hits: dict[str, list[pl.DataFrame]] = {}
         held: list[pl.DataFrame] = []  # a file's worth of staged texts at a time, one match each
 
         def matched(partition: str) -> None:
             if held:
-                hits.setdefault(partition, set()).update(_differing(pl.concat(held), changed, matcher))
+                found = _rematched(pl.concat(held), changed, matcher).join(entering, on="source_path")
+                hits.setdefault(partition, []).append(found)
                 held.clear()
 
         last = None
@@ -563,45 +572,29 @@ class _NamesRun:
             if partition != last or sum(f.height for f in held) >= self.rows_per_file:
                 matched(str(last))
                 last = partition
-            held.append(frame)  # rows that do not enter are dropped from the hits below, once
+            held.append(frame)
         matched(str(last))
-        hit_paths = pl.Series([p for paths in hits.values() for p in paths], dtype=pl.String())
-        entering = set(
-            winners.filter(pl.col("source_path").is_in(hit_paths.implode()))["source_path"].to_list()
-        )
-        hits = {partition: paths & entering for partition, paths in hits.items()}
-        for partition, paths in sorted(hits.items()):
-            ordered = sorted(paths)
-            for start in range(0, len(ordered), self.rows_per_file):
-                self._stage_changed(
-                    self.staged.articles(partition, ordered[start : start + self.rows_per_file]), matcher
-                )
+        for partition, found in sorted(hits.items()):
+            rematched = pl.concat(found).sort("source_path")
+            for start in range(0, rematched.height, self.rows_per_file):
+                part = rematched.slice(start, self.rows_per_file)
+                self._stage_changed(self.staged.articles(partition, part["source_path"].to_list()), part)
         if not self.plan.fresh:
             self._restaged_lake_rows(changed, matcher, done)
         return pl.concat([self.plan.winners.clear().select(STAGED_KEYS), *self.keys])
 
-    def _stage_changed(self, rows: pl.DataFrame, matcher: Securities) -> pl.DataFrame:
-        """Stage the rows whose mentions differ once matched again; their keys."""
+    def _stage_changed(self, rows: pl.DataFrame, rematched: pl.DataFrame) -> pl.DataFrame:
+        """Stage the rows with the mentions _rematched found for them; their keys."""
         if rows.is_empty():
             return rows.select(STAGED_KEYS)
-        again = with_name_mentions(rows, matcher)
-        differ = pl.Series(
-            [
-                a != b
-                for a, b in zip(
-                    rows["stock_mentions"].to_list(), again["stock_mentions"].to_list(), strict=True
-                )
-            ],
-            dtype=pl.Boolean(),
-        )
-        again = ARTICLES.conform(again.filter(differ))
+        again = ARTICLES.conform(rows.drop(_REMATCHED[1:]).join(rematched, on="source_path"))
         if not again.is_empty():
             self.staged.staged_relearned(again)
         return again.select(STAGED_KEYS)
 
     def _restaged_lake_rows(self, changed: list[str], matcher: Securities, done: pl.DataFrame) -> None:
         """The lake's staying rows whose text holds a changed name, matched again: each file's
-        texts read (two columns), a substring prefilter, the word-boundary match on the hits only."""
+        texts read (three columns), a substring prefilter, the word-boundary match on the hits only."""
         skip = pl.concat(
             [self.plan.removed["source_path"], self.plan.winners["source_path"], done["source_path"]]
         ).implode()
@@ -609,14 +602,16 @@ class _NamesRun:
             year, month = partition_key(name)
             for rel in files:
                 texts = self.lake.rows(rel, _MATCHED).filter(~pl.col("source_path").is_in(skip))
-                hit = _differing(texts, changed, matcher)
-                if not hit:
+                rematched = _rematched(texts, changed, matcher)
+                if rematched.is_empty():
                     continue
-                rows = self.lake.rows(rel).filter(pl.col("source_path").is_in(pl.Series(hit).implode()))
+                rows = self.lake.rows(rel).filter(
+                    pl.col("source_path").is_in(rematched["source_path"].implode())
+                )
                 rows = ARTICLES.conform(
                     rows.with_columns(year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32()))
                 )
-                self.keys.append(self._stage_changed(rows, matcher))
+                self.keys.append(self._stage_changed(rows, rematched))
 
 
 def learned_models(

@@ -113,6 +113,10 @@ class StagedRun:
             files.append(rel)  # last: its rows win
             self._relearned[rel] = part["source_path"]
 
+    def relearned_paths(self) -> pl.Series:
+        """Source paths of every row staged again since the batches (staged_relearned)."""
+        return pl.concat([pl.Series("source_path", [], pl.String()), *self._relearned.values()]).unique()
+
     def article_keys(self) -> pl.DataFrame:
         """STAGED_KEYS of every parsed row."""
         files = [f for partition in sorted(self._articles) for f in self._articles[partition]]
