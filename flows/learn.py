@@ -495,6 +495,10 @@ def _rematched(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> p
     return again.filter(differ).select(_REMATCHED)
 
 
+def _partitioned(rows: pl.DataFrame, partition: str) -> pl.DataFrame:
+    return rows.with_columns(_p=pl.lit(partition, pl.String()))
+
+
 @dataclass(frozen=True)
 class _NamesLearned:
     name_counts: pl.DataFrame
@@ -558,27 +562,28 @@ class _NamesRun:
         # copy is stale. The rest have one copy, their batch's: its mentions are matched again.
         skip = pl.concat([done["source_path"], self.staged.relearned_paths()]).implode()
         entering = self.plan.winners.select("source_path").filter(~pl.col("source_path").is_in(skip))
-        hits: dict[str, list[pl.DataFrame]] = {}
-        held: list[pl.DataFrame] = []  # a file's worth of staged texts at a time, one match each
+        found: list[pl.DataFrame] = [_partitioned(ARTICLES.empty_frame().select(_REMATCHED), "")]
+        held: list[pl.DataFrame] = []  # a file's worth of staged texts at a time, of any partition
 
-        def matched(partition: str) -> None:
+        def matched() -> None:
             if held:
-                found = _rematched(pl.concat(held), changed, matcher).join(entering, on="source_path")
-                hits.setdefault(partition, []).append(found)
+                texts = pl.concat(held)
+                rematched = _rematched(texts.drop("_p"), changed, matcher).join(entering, on="source_path")
+                found.append(rematched.join(texts.select("source_path", "_p"), on="source_path"))
                 held.clear()
 
-        last = None
         for partition, frame in self.staged.article_columns(_MATCHED, _TEXT_FILES_AT_ONCE):
-            if partition != last or sum(f.height for f in held) >= self.rows_per_file:
-                matched(str(last))
-                last = partition
-            held.append(frame)
-        matched(str(last))
-        for partition, found in sorted(hits.items()):
-            rematched = pl.concat(found).sort("source_path")
+            if sum(f.height for f in held) >= self.rows_per_file:
+                matched()
+            held.append(_partitioned(frame, partition))
+        matched()
+        for (partition,), rows in (
+            pl.concat(found).partition_by("_p", as_dict=True, include_key=False).items()
+        ):
+            rematched = rows.sort("source_path")
             for start in range(0, rematched.height, self.rows_per_file):
                 part = rematched.slice(start, self.rows_per_file)
-                self._stage_changed(self.staged.articles(partition, part["source_path"].to_list()), part)
+                self._stage_changed(self.staged.articles(str(partition), part["source_path"].to_list()), part)
         if not self.plan.fresh:
             self._restaged_lake_rows(changed, matcher, done)
         return pl.concat([self.plan.winners.clear().select(STAGED_KEYS), *self.keys])
