@@ -36,10 +36,18 @@ COMMON_WORD_FREQUENCY = 200
 def jieba_common_words() -> frozenset[str]:
     """Words a learned name must not be (transforms.names.learned_names): matched as a name, a
     common word would be a stock mention in every text that uses the word."""
-    words = []
-    for line in _jieba_file("dict.txt").read_text(encoding="utf-8").splitlines():
-        parts = line.split(" ")
-        frequent = len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) >= COMMON_WORD_FREQUENCY
-        if frequent and (len(parts) < 3 or parts[2] not in ("nt", "nz")):
-            words.append(parts[0])
-    return frozenset(words)
+    # Read by Polars' CSV reader: 349,046 lines split in Python took 0.16 to 0.5 s of each run.
+    import polars as pl
+
+    entries = pl.read_csv(
+        _jieba_file("dict.txt"),
+        separator=" ",
+        has_header=False,
+        new_columns=["word", "frequency", "tag"],
+        schema={"word": pl.String(), "frequency": pl.String(), "tag": pl.String()},
+        quote_char=None,
+        truncate_ragged_lines=True,
+    )
+    frequent = pl.col("frequency").cast(pl.Int64(), strict=False) >= COMMON_WORD_FREQUENCY
+    named = pl.col("tag").is_in(["nt", "nz"]).fill_null(False)
+    return frozenset(entries.filter(frequent & ~named)["word"].to_list())
