@@ -16,8 +16,7 @@ from typing import Any
 import polars as pl
 
 from flows.source import Source
-from warehouse.staging import staged_batch
-from warehouse.storage import Storage
+from warehouse.staging import BatchStaging
 from warehouse.tables import PROCESSED_SCHEMA
 
 BatchRows = list[tuple[str, int, int, str | None]]
@@ -30,8 +29,7 @@ class BatchJob:
     index: int
     rows: BatchRows
     source: str
-    lake: str
-    staging: str  # folder relative to the lake root
+    staging: BatchStaging  # where it writes: the only place in the lake
     run_id: str
     now: dt.datetime
     tz: str
@@ -74,7 +72,6 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     from warehouse.validation import validated_articles
 
     source = Source(job.source, job.storage_options)
-    storage = Storage(job.lake, job.storage_options)
     options = ParseOptions(
         timezone=job.tz,
         run_id=job.run_id,
@@ -98,9 +95,7 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     processed_frame = pl.DataFrame(processed, schema=PROCESSED_SCHEMA, orient="row")
     lines = article_lines(batch.articles)
     signatures = signed_articles(batch.articles)  # here, on the worker: a Dask run spreads them too
-    staged_batch(
-        storage, job.staging, job.index, batch.articles, batch.quarantine, processed_frame, lines, signatures
-    )
+    job.staging.staged_batch(job.index, batch.articles, batch.quarantine, processed_frame, lines, signatures)
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,

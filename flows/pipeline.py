@@ -26,7 +26,7 @@ from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, planned_changes
 from warehouse.layout import checked_run_id
 from warehouse.load import LakeWriter, Learned, LoadOptions, LoadResult, MergePlan, RunChanges
-from warehouse.staging import StagedRun
+from warehouse.staging import BatchStaging, StagedRun
 from warehouse.state import LakeState
 from warehouse.storage import Storage, absolute_location
 from warehouse.tables import RUNS, RunStatus
@@ -256,7 +256,7 @@ def sampled_candidates(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
 def batch_jobs(
     candidates: pl.DataFrame,
     settings: Settings,
-    staging: str,
+    staging: BatchStaging,
     run_id: str,
     now: dt.datetime,
     learned: dict[int, frozenset[int]],
@@ -271,7 +271,6 @@ def batch_jobs(
             index=index,
             rows=batch,
             source=absolute_location(settings.source),
-            lake=absolute_location(settings.lake),
             staging=staging,
             run_id=run_id,
             now=now,

@@ -204,24 +204,24 @@ def run_through_writer(
     from flows.source import Source
     from warehouse.incremental import planned_changes
     from warehouse.load import LakeWriter, RunChanges
-    from warehouse.staging import StagedRun, staging_folder
+    from warehouse.staging import BatchStaging, StagedRun, staging_folder
     from warehouse.storage import Storage
 
     storage = Storage(lake)
     writer = LakeWriter(storage)
     writer.recovered()
     plan = planned_changes(Source(source).listing(settings.patterns), writer.manifest())
-    staging = staging_folder(run_id)
+    staging = BatchStaging(str(lake), staging_folder(run_id))
     rows = list(plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows())
     job = BatchJob(
-        index=0, rows=rows, source=str(source), lake=str(lake), staging=staging, run_id=run_id, now=NOW,
+        index=0, rows=rows, source=str(source), staging=staging, run_id=run_id, now=NOW,
         tz=settings.tz, max_file_bytes=settings.max_file_bytes, storage_options={},
         learned_lines={k: sorted(v) for k, v in writer.boilerplate_model().items()},
         learned_names=lake_names(writer, settings.name_rule, settings.securities_names),
     )  # fmt: skip
     if rows:
         transformed_batch(job)
-    staged = StagedRun(storage, staging)
+    staged = StagedRun(storage, staging.folder)
     changes = RunChanges(
         staged.article_keys(),
         staged.articles,
@@ -238,5 +238,5 @@ def run_through_writer(
     )  # fmt: skip
     writer.prepare(merge, learned, options, NOW)
     writer.commit({"run_id": run_id}, retain_seconds=0.0)
-    storage.delete_tree(staging)
+    storage.delete_tree(staging.folder)
     return writer, learned

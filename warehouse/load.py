@@ -39,9 +39,9 @@ from warehouse.merge import (
     resolved_collisions,
 )
 from warehouse.partition_files import PartitionFiles
-from warehouse.staging import STAGED_KEYS, StagedRun, staging_folder
+from warehouse.staging import STAGED_KEYS, BatchStaging, StagedRun, staging_folder
 from warehouse.state import REPAIR_HINT, LakeDamaged, LakeState, commit_state, load_state
-from warehouse.storage import Storage
+from warehouse.storage import Storage, absolute_location
 from warehouse.tables import (
     BOILERPLATE,
     LINE_COUNTS,
@@ -174,10 +174,11 @@ class LakeWriter:
         self.stale_models: list[str] = []
 
     @contextlib.contextmanager
-    def writing(self, run_id: str, start_over: bool = False) -> Iterator[str]:
+    def writing(self, run_id: str, start_over: bool = False) -> Iterator[BatchStaging]:
         """One write of the lake, start to end: the lock held, an interrupted commit finished (or,
         to start over, the run history salvaged and everything else retired), a killed run's
-        staging gone; yields the run's staging folder, which goes when the write ends."""
+        staging gone; yields the run's staging folder for its batch tasks, which goes when the
+        write ends."""
         if self._lock is None:
             raise ValueError("a lake write needs the lake's lock path")
         with lake_lock(self._lock, self._lock_timeout):
@@ -188,14 +189,18 @@ class LakeWriter:
                 self.recovered()  # a killed run's commit finished, before its staging goes
                 self.storage.delete_tree(STAGING_DIR)  # leftovers of a killed run
             try:
-                yield staging_folder(run_id)
+                yield BatchStaging(
+                    absolute_location(self.storage.location),
+                    staging_folder(run_id),
+                    self.storage.storage_options,
+                )
             finally:
                 with contextlib.suppress(OSError):  # a full disk is no reason to keep what fills it
                     self.storage.delete_tree(STAGING_DIR)
 
-    def staged_run(self, staging: str) -> StagedRun:
+    def staged_run(self, staging: BatchStaging) -> StagedRun:
         """What this write's batches staged, read back."""
-        return StagedRun(self.storage, staging)
+        return StagedRun(self.storage, staging.folder)
 
     def state(self, reread: bool = False) -> LakeState:
         """The committed state, read once: the writer holds the lake lock, so only it changes it

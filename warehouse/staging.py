@@ -1,5 +1,5 @@
 """A run's staging folder: what its batches parsed, written by the batch tasks and read back by
-the merge. The only code that knows the folder's layout.
+the learn stage and the merge. The only code that knows the folder's layout.
 
 LAKE/_staging/<run>/articles/<partition>/<batch>.arrow   parsed rows, one file per batch and partition
 LAKE/_staging/<run>/quarantine/<batch>.arrow             files that could not become rows
@@ -15,7 +15,8 @@ LAKE/_staging/<run>/grouped/<partition>/<group>-<n>.arrow  a partition's rows re
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -31,27 +32,37 @@ def staging_folder(run_id: str) -> str:
     return f"{STAGING_DIR}/{checked_run_id(run_id)}"
 
 
-def staged_batch(
-    storage: Storage,
-    folder: str,
-    index: int,
-    articles: pl.DataFrame,
-    quarantine: pl.DataFrame,
-    processed: pl.DataFrame,
-    lines: pl.DataFrame,
-    signatures: pl.DataFrame,
-) -> None:
-    """Write one batch's frames: its rows split by partition, so the merge reads one at a time."""
-    name = f"{index:06d}.arrow"
-    by_partition = articles.with_columns(_p=partition_name_expr()).partition_by(
-        "_p", as_dict=True, include_key=False
-    )
-    for (partition,), rows in by_partition.items():
-        storage.write_staged(rows, f"{folder}/articles/{partition}/{name}")
-    storage.write_staged(quarantine, f"{folder}/quarantine/{name}")
-    storage.write_staged(processed, f"{folder}/processed/{name}")
-    storage.write_staged(lines, f"{folder}/lines/{name}")
-    storage.write_staged(signatures, f"{folder}/signatures/{name}")
+@dataclass(frozen=True)
+class BatchStaging:
+    """A run's staging folder as the lake writer hands it out (LakeWriter.writing) to the batch
+    tasks: the one thing a task writes in a lake. Picklable (a pool process or a Dask worker gets
+    a copy); each task opens the lake's storage itself."""
+
+    lake: str  # the lake's location (absolute path or URL)
+    folder: str  # relative to the lake root
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def staged_batch(
+        self,
+        index: int,
+        articles: pl.DataFrame,
+        quarantine: pl.DataFrame,
+        processed: pl.DataFrame,
+        lines: pl.DataFrame,
+        signatures: pl.DataFrame,
+    ) -> None:
+        """Write one batch's frames: its rows split by partition, so the merge reads one at a time."""
+        storage, folder = Storage(self.lake, self.storage_options), self.folder
+        name = f"{index:06d}.arrow"
+        by_partition = articles.with_columns(_p=partition_name_expr()).partition_by(
+            "_p", as_dict=True, include_key=False
+        )
+        for (partition,), rows in by_partition.items():
+            storage.write_staged(rows, f"{folder}/articles/{partition}/{name}")
+        storage.write_staged(quarantine, f"{folder}/quarantine/{name}")
+        storage.write_staged(processed, f"{folder}/processed/{name}")
+        storage.write_staged(lines, f"{folder}/lines/{name}")
+        storage.write_staged(signatures, f"{folder}/signatures/{name}")
 
 
 @dataclass

@@ -70,14 +70,16 @@ def _bucketed(
         | set(old["_b"].to_list())
         | set(change["_b"].to_list())
     )
-    for bucket in sorted(held):
-        part, seen = next_bucket_counts(
-            old.filter(pl.col("_b") == bucket).drop("_b"),
-            once.get(bucket, LINE_SIGHTINGS.empty_frame()),
-            change.filter(pl.col("_b") == bucket).drop("_b"),
-        )
-        out.append(part)
-        once[bucket] = seen
+    # The held buckets in one query, as the stage counts a group of them, then split by bucket.
+    part, seen = next_bucket_counts(
+        old.filter(pl.col("_b").is_in(sorted(held))).drop("_b"),
+        pl.concat([LINE_SIGHTINGS.empty_frame(), *(once[b] for b in sorted(held) if b in once)]),
+        change.filter(pl.col("_b").is_in(sorted(held))).drop("_b"),
+    )
+    out.append(part)
+    by_bucket = seen.with_columns(_b=sighting_bucket()).partition_by("_b", as_dict=True, include_key=False)
+    for bucket in held:
+        once[bucket] = by_bucket.get((bucket,), LINE_SIGHTINGS.empty_frame())
     return pl.concat(out).sort("feed_key", "line_hash"), once
 
 

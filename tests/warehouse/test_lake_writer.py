@@ -89,14 +89,15 @@ def test_a_write_holds_the_lock_and_leaves_no_staging(tmp_path: Path) -> None:
     writer = LakeWriter(Storage(lake), lock_path(str(lake), lake / "warehouse.duckdb"))
     other = LakeWriter(Storage(lake), lock_path(str(lake), lake / "warehouse.duckdb"))
     with pytest.raises(RuntimeError, match="boom"), writer.writing("r1") as staging:
-        (lake / staging).mkdir(parents=True)
-        (lake / staging / "x.arrow").write_bytes(b"x")
+        assert staging.lake == lake.resolve().as_posix()
+        (lake / staging.folder).mkdir(parents=True)
+        (lake / staging.folder / "x.arrow").write_bytes(b"x")
         with pytest.raises(LakeBusy), other.writing("r2"):
             pass
         raise RuntimeError("boom")
     assert not (lake / STAGING_DIR).exists()
     with other.writing("r3") as staging:  # the lock was released
-        assert staging.endswith("r3")
+        assert staging.folder.endswith("r3")
 
 
 def test_prepared_files_are_invisible_until_commit_and_a_discard_commits_no_data(tmp_path: Path) -> None:
@@ -150,7 +151,7 @@ def test_starting_over_retires_the_old_files_until_the_commit(tmp_path: Path) ->
 
 def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(tmp_path: Path) -> None:
     from warehouse.layout import partition_key
-    from warehouse.staging import StagedRun, staged_batch
+    from warehouse.staging import BatchStaging, StagedRun
 
     source = _source(tmp_path, count=12)
     writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
@@ -164,7 +165,9 @@ def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(t
     empty = rows.clear()
     for index, batch in enumerate((rows[:8], rows[4:])):  # rows 4-7 staged twice: the later wins
         later = batch.with_columns(title=pl.lit(f"batch {index}"))
-        staged_batch(storage, folder, index, later, QUARANTINE.empty_frame(), empty.clear(), empty, empty)
+        BatchStaging(str(tmp_path / "lake"), folder).staged_batch(
+            index, later, QUARANTINE.empty_frame(), empty.clear(), empty, empty
+        )
     staged = StagedRun(storage, folder)
     paths = rows["source_path"].sort().to_list()
     groups = [paths[::2], paths[1::2]]
@@ -186,7 +189,7 @@ def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_sti
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from warehouse.layout import partition_key
-    from warehouse.staging import StagedRun, staged_batch
+    from warehouse.staging import BatchStaging, StagedRun
 
     source = _source(tmp_path, count=12)
     writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
@@ -199,7 +202,9 @@ def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_sti
     storage = Storage(tmp_path / "lake")
     folder = f"{STAGING_DIR}/r1"
     for index, row in enumerate(rows.iter_slices(1)):  # a batch per row
-        staged_batch(storage, folder, index, row, QUARANTINE.empty_frame(), row.clear(), row, row)
+        BatchStaging(str(tmp_path / "lake"), folder).staged_batch(
+            index, row, QUARANTINE.empty_frame(), row.clear(), row, row
+        )
     staged = StagedRun(storage, folder)
     read: list[list[str]] = []
     reads = Storage.read_staged_rows
