@@ -27,7 +27,7 @@ from flows.pipeline import (
     run_pipeline,
 )
 from flows.settings import Settings
-from warehouse.catalog import publish_catalog
+from warehouse.load import LakeWriter
 from warehouse.readonly import connect_read_only
 from warehouse.storage import is_remote
 
@@ -57,7 +57,7 @@ _IO_RETRIES: dict[str, Any] = {
 plan_task = task(name="plan", **_IO_RETRIES)(planned_run)
 learn_task = task(name="learn", **_IO_RETRIES)(learned_run)
 merge_task = task(name="merge", **_IO_RETRIES)(merged_run)
-publish_task = task(name="publish-catalog", **_IO_RETRIES)(publish_catalog)
+publish_task = task(name="publish-catalog", **_IO_RETRIES)(LakeWriter.publish)
 
 
 def _transform_task(pool: ProcessPoolExecutor | None) -> Task[[BatchJob], dict[str, int]]:

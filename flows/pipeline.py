@@ -22,7 +22,6 @@ from flows.learn import lake_names, learned_models, sample_model
 from flows.settings import Settings
 from flows.source import Source
 from transforms.version import PARSER_VERSION
-from warehouse.catalog import publish_catalog
 from warehouse.incremental import Plan, planned_changes
 from warehouse.layout import checked_run_id
 from warehouse.load import LakeWriter, Learned, LoadOptions, LoadResult, MergePlan, RunChanges
@@ -297,7 +296,7 @@ class Stages:
     merge: Callable[[LakeWriter, MergePlan, Learned | None, Settings, str, dt.datetime], LoadResult] = (
         merged_run
     )
-    publish: Callable[[Storage, LakeState, Path], None] = publish_catalog
+    publish: Callable[[LakeWriter, LakeState, Path], None] = LakeWriter.publish
     log: Callable[[str], None] = lambda _message: None
 
 
@@ -414,7 +413,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             # A failed run commits its runs row only: its changes were not committed.
             summary.committed = failure is None
             stage = "publish"
-            stages.publish(storage, state, settings.catalog_path)
+            stages.publish(writer, state, settings.catalog_path)
             summary.lap("publish")
         except BaseException as exc:
             if failure is not None:

@@ -465,6 +465,13 @@ class LakeWriter:
         self._deleted_from_store(referenced | set(state.retired))
         return state
 
+    def publish(self, state: LakeState, catalog: Path) -> None:
+        """Swap the DuckDB catalog at `catalog` for one over the committed state (after commit:
+        a reader of the old catalog keeps reading the files it named, retired, not deleted)."""
+        from warehouse.catalog import publish_catalog  # duckdb: imported when a run gets here
+
+        publish_catalog(self.storage, state, catalog)
+
     def _deleted_from_store(self, keep: set[str]) -> None:
         self.storage.delete_except((STORE_DIR,), {stored_file(rel) for rel in keep})
 

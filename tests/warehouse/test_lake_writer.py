@@ -15,7 +15,6 @@ from flows.settings import Settings
 from tests.conftest import CORPUS
 from tests.helpers import catalog, run_through_writer
 from transforms.schema import QUARANTINE
-from warehouse.catalog import publish_catalog
 from warehouse.incremental import planned_changes
 from warehouse.layout import STAGING_DIR, lock_path
 from warehouse.load import LakeWriter
@@ -105,7 +104,7 @@ def test_prepared_files_are_invisible_until_commit_and_a_discard_commits_no_data
     settings = Settings(source=source, lake=lake, workers=1)
     writer, _ = run_through_writer(source, lake, "r1", settings)
     state = writer.state(reread=True)
-    publish_catalog(writer.storage, state, lake / "warehouse.duckdb")
+    writer.publish(state, lake / "warehouse.duckdb")
     assert _count(lake) == 6
     assert state.sizes and set(state.sizes) == state.referenced()
 
@@ -114,7 +113,7 @@ def test_prepared_files_are_invisible_until_commit_and_a_discard_commits_no_data
     writer.discard()
     discarded = writer.commit({"run_id": "r2"}, retain_seconds=0.0)  # a failed run: its row only
     assert discarded.partitions == state.partitions and discarded.runs != state.runs
-    publish_catalog(writer.storage, discarded, lake / "warehouse.duckdb")
+    writer.publish(discarded, lake / "warehouse.duckdb")
     assert _count(lake) == 6 and _count(lake, "SELECT count(*) FROM runs") == 2
 
 
