@@ -12,7 +12,10 @@ through the run's staging; the writer only stores and commits what it is given.
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -59,6 +62,23 @@ ARTICLES_PER_PASS = 50_000
 # Buckets of line sightings counted in one query: a query costs ~3 ms whatever its size (64 made
 # half the learn stage of a small run), and a bucket of a million-article lake holds ~500,000 rows.
 BUCKETS_AT_ONCE = 8
+
+
+def _loaded_for_learning() -> None:
+    from flows.keyword_table import jieba_common_words, jieba_keyword_weights
+
+    importlib.import_module("rjieba")  # its dictionary loads with the module (~0.2 s)
+    jieba_keyword_weights()
+    jieba_common_words()
+
+
+def learning_tables_loading() -> threading.Thread:
+    """Load, on a thread, what the learn stage segments and weighs texts with (rjieba's dictionary,
+    jieba's keyword weights and common words: ~0.4 s a process). Started while pool workers
+    transform, when this process only waits on them; joined before the stage."""
+    loading = threading.Thread(target=_loaded_for_learning, name="learning-tables", daemon=True)
+    loading.start()
+    return loading
 
 
 def _rederived_with_keywords(rows: pl.DataFrame, model: Model) -> pl.DataFrame:
@@ -202,17 +222,29 @@ class _BoilerplateRun:
                 now_by_bucket = now_once.with_columns(_bucket=sighting_bucket()).partition_by(
                     "_bucket", as_dict=True, include_key=False
                 )
+                rewritten = {}
                 for bucket in group:
                     now = now_by_bucket.get((bucket,), LINE_SIGHTINGS.empty_frame())
                     if now.is_empty():
                         files.pop(str(bucket), None)
                     elif bucket not in seen or not now.equals(seen[bucket]):
-                        files[str(bucket)] = lake.stored_model_part(
-                            now, LINE_SIGHTINGS, "_line_sightings", plan.run_id, bucket
-                        )
+                        rewritten[bucket] = now
+                files.update(self._stored_sightings(rewritten))
             touched |= set(hit)
         counts.append(old.filter(~pl.col("_bucket").is_in(sorted(touched))).drop("_bucket"))
         return LINE_COUNTS.conform(pl.concat(counts)).sort(LINE_KEY), files
+
+    def _stored_sightings(self, buckets: dict[int, pl.DataFrame]) -> dict[str, str]:
+        """Each bucket's LINE_SIGHTINGS written (bucket -> its file), the files side by side: a
+        file's write is mostly waiting on its fsync, and a clean build writes all 64."""
+
+        def stored(bucket: int) -> str:
+            return self.lake.stored_model_part(
+                buckets[bucket], LINE_SIGHTINGS, "_line_sightings", self.plan.run_id, bucket
+            )
+
+        with ThreadPoolExecutor(max_workers=BUCKETS_AT_ONCE) as pool:
+            return {str(bucket): rel for bucket, rel in zip(buckets, pool.map(stored, buckets), strict=True)}
 
     def _stage(self, rows: pl.DataFrame, model: Model) -> None:
         rows = self.rederive(rows, model)

@@ -17,8 +17,8 @@ from typing import Any
 import polars as pl
 
 from flows.batch_job import BatchJob, BatchRows
-from flows.executors import batches_in_processes
-from flows.learn import lake_names, learned_models, sample_model
+from flows.executors import batches_in_processes, pool_size
+from flows.learn import lake_names, learned_models, learning_tables_loading, sample_model
 from flows.settings import Settings
 from flows.source import Source
 from transforms.version import PARSER_VERSION
@@ -366,7 +366,13 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                     model, sampled, sample.height / plan.candidates.height, settings.learning_rule
                 )
             more = batch_jobs(rest, settings, staging, summary.run_id, now, model, len(jobs), names)
+            # This process waits while workers (a pool's or Dask's) transform: it loads what
+            # learning needs meanwhile.
+            waits = pool_size(settings.workers, len(more)) > 0 or (settings.dask_address and len(more) > 1)
+            loading = learning_tables_loading() if waits else None
             counts += stages.transform(more, settings.workers)
+            if loading is not None:
+                loading.join()
             same_bytes = sum(c["same_bytes"] for c in counts)
             say(
                 f"transform: {sum(c['parsed'] for c in counts)} parsed, "

@@ -16,7 +16,7 @@ import polars as pl
 
 from transforms.counts import next_counts
 from transforms.schema import ARTICLES, NAME_COUNTS
-from transforms.stocks import Securities, listed_name_mentions, securities_pattern
+from transforms.stocks import Securities, held_name_mentions
 
 NAME_PAIRS_SCHEMA = pl.Schema(
     {**ARTICLES.schema_of("source_path"), **NAME_COUNTS.schema_of("name", "stock_code")}
@@ -115,13 +115,12 @@ def with_name_mentions(rows: pl.DataFrame, names: Securities) -> pl.DataFrame:
         kept = [m for m in current if m["found_by"] != "name"]
         codes = {m["stock_code"] for m in kept}
         # A name whose code another mention has is not looked for (nor the text segmented for it).
-        pattern = securities_pattern([n for n in found if names.codes_by_name[n] not in codes])
-        for code, name in listed_name_mentions(text, names.codes_by_name, pattern):
+        held = [n for n in found if names.codes_by_name[n] not in codes]
+        for code, name in held_name_mentions(text, names.codes_by_name, held):
             if code not in codes:
                 codes.add(code)
                 kept.append({"stock_code": code, "found_by": "name", "written": name})
         mentions.append(kept)
-    dtype = ARTICLES.polars_schema["stock_mentions"]
-    return rows.with_columns(pl.Series("stock_mentions", mentions, dtype=dtype)).with_columns(
+    return rows.with_columns(ARTICLES.series("stock_mentions", mentions)).with_columns(
         stock_codes=pl.col("stock_mentions").list.eval(pl.element().struct.field("stock_code"))
     )

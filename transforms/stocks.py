@@ -266,6 +266,18 @@ def _is_boundary(text: str, position: int, runs: dict[int, set[int]]) -> bool:
     return position in runs[start]
 
 
+def _word_mentions(
+    text: str, codes_by_name: Mapping[str, str], spans: Iterable[tuple[int, str]]
+) -> list[tuple[str, str]]:
+    """(code, name) of the spans (start, name) that start and end where rjieba's words do."""
+    runs: dict[int, set[int]] = {}
+    return [
+        (codes_by_name[name], name)
+        for start, name in spans
+        if _is_boundary(text, start, runs) and _is_boundary(text, start + len(name), runs)
+    ]
+
+
 def listed_name_mentions(
     text: str, codes_by_name: Mapping[str, str], pattern: re.Pattern[str] | None
 ) -> list[tuple[str, str]]:
@@ -274,12 +286,37 @@ def listed_name_mentions(
     runs of text around a match are segmented: the same boundaries as the whole text's)."""
     if pattern is None or not text:
         return []
-    runs: dict[int, set[int]] = {}
-    return [
-        (codes_by_name[m.group(0)], m.group(0))
-        for m in pattern.finditer(text)
-        if _is_boundary(text, m.start(), runs) and _is_boundary(text, m.end(), runs)
-    ]
+    return _word_mentions(text, codes_by_name, ((m.start(), m.group(0)) for m in pattern.finditer(text)))
+
+
+def name_spans(text: str, names: Iterable[str]) -> list[tuple[int, str]]:
+    """(start, name) where securities_pattern(names) matches in text, without compiling it: the
+    leftmost occurrence, the longest name there, then on from its end. For a handful of names a
+    text holds (found by one Aho-Corasick pass over many texts), compiling a pattern per text
+    cost more than the whole match."""
+    occurrences = []
+    for name in set(names):
+        if len(name) < 2:
+            continue
+        at = text.find(name)
+        while at >= 0:
+            occurrences.append((at, -len(name), name))
+            at = text.find(name, at + 1)
+    occurrences.sort()
+    spans, end = [], 0
+    for start, _, name in occurrences:
+        if start >= end:
+            spans.append((start, name))
+            end = start + len(name)
+    return spans
+
+
+def held_name_mentions(
+    text: str, codes_by_name: Mapping[str, str], held: Iterable[str]
+) -> list[tuple[str, str]]:
+    """listed_name_mentions with a pattern of the names held, which the text holds (and no other
+    name of codes_by_name)."""
+    return _word_mentions(text, codes_by_name, name_spans(text, held))
 
 
 def listed_code(raw: str) -> str | None:

@@ -4,11 +4,15 @@ codes (dates, amounts, phone numbers, funds, the NEEQ) stay numbers."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.stocks import (
     Securities,
     listed_code,
     listed_name_mentions,
+    name_spans,
+    securities_pattern,
     stock_mentions_of,
     text_stock_mentions,
 )
@@ -92,3 +96,24 @@ def test_a_listed_name_is_found_as_a_word_only() -> None:
 )  # fmt: skip
 def test_a_lists_codes_in_any_form(raw: str, code: str | None) -> None:
     assert listed_code(raw) == code
+
+
+# Few letters, and names cut from the text itself, so that names overlap, nest and repeat.
+_LETTERS = st.sampled_from("中国平安银行动力")
+
+
+@st.composite
+def _text_and_names(draw: st.DrawFn) -> tuple[str, list[str]]:
+    text = draw(st.text(_LETTERS, max_size=40))
+    cuts = st.tuples(st.integers(0, len(text)), st.integers(1, 6))
+    names = [text[start : start + size] for start, size in draw(st.lists(cuts, max_size=6))]
+    others = draw(st.lists(st.text(_LETTERS, min_size=1, max_size=6), max_size=3))
+    return text, [name for name in names + others if name]
+
+
+@given(_text_and_names())
+def test_name_spans_are_where_the_names_pattern_matches(case: tuple[str, list[str]]) -> None:
+    text, names = case
+    pattern = securities_pattern(names)
+    expected = [] if pattern is None else [(m.start(), m.group(0)) for m in pattern.finditer(text)]
+    assert name_spans(text, names) == expected
