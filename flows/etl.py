@@ -16,7 +16,7 @@ from prefect.states import Failed
 from prefect.tasks import exponential_backoff
 
 from flows.batch_job import BatchJob, transformed_batch
-from flows.executors import collected, pool_size, process_pool, stopped_pool
+from flows.executors import NextJobs, in_phases, pool_size, process_pool, stopped_pool
 from flows.pipeline import (
     RunRejected,
     RunSummary,
@@ -75,14 +75,15 @@ def _transform_task(pool: ProcessPoolExecutor | None) -> Task[[BatchJob], dict[s
 
 
 def _batches_as_tasks(
-    jobs: Sequence[BatchJob], workers: int, local_pool: bool = True
+    jobs: Sequence[BatchJob], workers: int, then: NextJobs | None, local_pool: bool = True
 ) -> list[dict[str, int]]:
-    size = pool_size(workers, len(jobs)) if local_pool else 0
+    size = pool_size(workers, len(jobs) + (workers if then is not None else 0)) if local_pool else 0
     pool = process_pool(size) if size else None
     transform_batch = _transform_task(pool)
     try:
-        futures = [transform_batch.submit(job) for job in jobs]
-        return collected(futures, None, lambda: stopped_pool(pool) if pool is not None else None)
+        return in_phases(
+            transform_batch.submit, jobs, then, None, lambda: stopped_pool(pool) if pool is not None else None
+        )
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -183,7 +184,7 @@ def etl(settings: Settings) -> dict[str, Any]:
     on_dask = settings.dask_address is not None
     stages = Stages(
         plan=plan_task,
-        transform=lambda jobs, workers: _batches_as_tasks(jobs, workers, local_pool=not on_dask),
+        transform=lambda jobs, workers, then: _batches_as_tasks(jobs, workers, then, local_pool=not on_dask),
         learn=learn_task,
         merge=merge_task,
         publish=publish_task,

@@ -1,6 +1,8 @@
 """Where a run's batch jobs execute: inline, on a local process pool, or on a Dask cluster (the
-Prefect flow submits the same jobs as tasks). Each takes the jobs and reports progress as
-(batches done, batches); an interruption cancels what has not run and stops what runs."""
+Prefect flow submits the same jobs as tasks). Each takes the jobs, and optionally a function
+giving the jobs that follow them (a sample's, then the rest's), run on the same pool or client;
+it reports progress as (batches done, batches) per phase; an interruption cancels what has not
+run and stops what runs."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flows.batch_job import BatchJob, transformed_batch
 
 Progress = Callable[[int, int], None]
 BatchCounts = dict[str, int]
+# The jobs that follow a first set of jobs, made once those have run (the batches after a sample
+# parse with what the sample taught): submitted to the same pool, whose workers have started.
+NextJobs = Callable[[], Sequence[BatchJob]]
 
 
 class _Future(Protocol):
@@ -35,6 +41,25 @@ def collected(
     except BaseException:
         cancel()
         raise
+    return results
+
+
+def in_phases(
+    submitted: Callable[[BatchJob], _Future],
+    jobs: Sequence[BatchJob],
+    then: NextJobs | None,
+    progress: Progress | None,
+    cancel: Callable[[], None],
+) -> list[BatchCounts]:
+    """The jobs' results, then those of the jobs `then` gives once they are in (submitted alike)."""
+    results = collected([submitted(job) for job in jobs], progress, cancel)
+    if then is not None:
+        try:
+            more = then()
+        except BaseException:
+            cancel()
+            raise
+        results += collected([submitted(job) for job in more], progress, cancel)
     return results
 
 
@@ -69,37 +94,49 @@ def stopped_pool(pool: ProcessPoolExecutor) -> None:
             process.join(timeout=5)
 
 
+@dataclass(frozen=True)
+class _Inline:
+    """A batch run in this process when its result is asked for (in order, as progress goes)."""
+
+    job: BatchJob
+
+    def result(self) -> BatchCounts:
+        return transformed_batch(self.job)
+
+
 def pool_size(workers: int, batches: int) -> int:
     """Worker processes for a run's batches: none (they run inline) when one suffices."""
     return min(workers, batches) if workers > 1 and batches > 1 else 0
 
 
 def batches_in_processes(
-    jobs: Sequence[BatchJob], workers: int, progress: Progress | None = None
+    jobs: Sequence[BatchJob], workers: int, then: NextJobs | None = None, progress: Progress | None = None
 ) -> list[BatchCounts]:
-    """Run batch jobs on a local process pool (inline when one worker or one batch suffices)."""
-    size = pool_size(workers, len(jobs))
+    """Run batch jobs on a local process pool (inline when one worker or one batch suffices),
+    then the jobs `then` gives on the same pool."""
+    size = pool_size(workers, len(jobs) + (workers if then is not None else 0))
     if not size:
-        results: list[BatchCounts] = []
-        for job in jobs:
-            results.append(transformed_batch(job))
-            if progress is not None:
-                progress(len(results), len(jobs))
-        return results
+        return in_phases(_Inline, jobs, then, progress, lambda: None)
     pool = process_pool(size)
-    results = collected(
-        [pool.submit(transformed_batch, job) for job in jobs], progress, lambda: stopped_pool(pool)
+    results = in_phases(
+        lambda job: pool.submit(transformed_batch, job), jobs, then, progress, lambda: stopped_pool(pool)
     )
     pool.shutdown()
     return results
 
 
 def batches_on_dask(
-    jobs: Sequence[BatchJob], address: str, progress: Progress | None = None
+    jobs: Sequence[BatchJob], address: str, then: NextJobs | None = None, progress: Progress | None = None
 ) -> list[BatchCounts]:
-    """Run batch jobs on the Dask cluster at address; cancelled there if this run is interrupted."""
+    """Run batch jobs on the Dask cluster at address, then the jobs `then` gives, through one
+    client; cancelled there if this run is interrupted."""
     from distributed import Client
 
     with Client(address, set_as_default=False) as client:
-        futures = client.map(transformed_batch, list(jobs), pure=False)
-        return collected(futures, progress, lambda: client.cancel(futures))
+        futures: list[Any] = []
+
+        def submitted(job: BatchJob) -> Any:
+            futures.append(client.submit(transformed_batch, job, pure=False))
+            return futures[-1]
+
+        return in_phases(submitted, jobs, then, progress, lambda: client.cancel(futures))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from flows.batch_job import BatchJob
-from flows.executors import Progress, batches_in_processes, batches_on_dask
+from flows.executors import NextJobs, Progress, batches_in_processes, batches_on_dask
 from flows.pipeline import RunSummary, Stages, run_pipeline
 from flows.settings import Settings
 
@@ -20,9 +20,9 @@ def run_in_process(
 ) -> RunSummary:
     address = settings.dask_address
 
-    def transform(jobs: Sequence[BatchJob], workers: int) -> list[dict[str, int]]:
+    def transform(jobs: Sequence[BatchJob], workers: int, then: NextJobs | None) -> list[dict[str, int]]:
         if address and jobs:
-            return batches_on_dask(jobs, address, progress)
-        return batches_in_processes(jobs, workers, progress)
+            return batches_on_dask(jobs, address, then, progress)
+        return batches_in_processes(jobs, workers, then, progress)
 
     return run_pipeline(settings, Stages(transform=transform, log=log or (lambda _message: None)))

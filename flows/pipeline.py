@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +18,12 @@ from typing import Any
 import polars as pl
 
 from flows.batch_job import BatchJob, BatchRows
-from flows.executors import batches_in_processes, pool_size
+from flows.executors import NextJobs, batches_in_processes, pool_size
 from flows.learn import lake_names, learned_models, learning_tables_loading, sample_model
 from flows.settings import Settings
 from flows.source import Source
 from transforms.version import PARSER_VERSION
+from warehouse.feed_model import Model
 from warehouse.incremental import Plan, planned_changes
 from warehouse.layout import checked_run_id
 from warehouse.load import LakeWriter, Learned, LoadOptions, LoadResult, MergePlan, RunChanges
@@ -258,7 +260,7 @@ def batch_jobs(
     staging: BatchStaging,
     run_id: str,
     now: dt.datetime,
-    learned: dict[int, frozenset[int]],
+    learned: Model,
     first_index: int = 0,
     names: dict[str, str] | None = None,
 ) -> list[BatchJob]:
@@ -291,7 +293,9 @@ class Stages:
     """The stage functions of a run; the Prefect flow supplies task-wrapped versions."""
 
     plan: Callable[[Settings, LakeWriter], Plan] = planned_run
-    transform: Callable[[Sequence[BatchJob], int], list[dict[str, int]]] = batches_in_processes
+    transform: Callable[[Sequence[BatchJob], int, NextJobs | None], list[dict[str, int]]] = (
+        batches_in_processes
+    )
     learn: Callable[[LakeWriter, MergePlan, StagedRun, Settings], Learned | None] = learned_run
     merge: Callable[[LakeWriter, MergePlan, Learned | None, Settings, str, dt.datetime], LoadResult] = (
         merged_run
@@ -359,20 +363,29 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
                 f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
             )
             summary.enter("transform")
-            counts = stages.transform(jobs, settings.workers) if jobs else []
-            if jobs:
+            loading: list[threading.Thread] = []
+
+            def rest_jobs(hint: Model) -> list[BatchJob]:
+                more = batch_jobs(rest, settings, staging, summary.run_id, now, hint, len(jobs), names)
+                # This process waits while workers (a pool's or Dask's) transform: it loads what
+                # learning needs meanwhile.
+                if pool_size(settings.workers, len(more)) or (settings.dask_address and len(more) > 1):
+                    loading.append(learning_tables_loading())
+                return more
+
+            def after_sample() -> list[BatchJob]:
+                """The rest's jobs, parsed with the lines the sample repeats learned (on the
+                sample's workers: they have started)."""
                 sampled = writer.staged_run(staging).lines()
-                model = sample_model(
-                    model, sampled, sample.height / plan.candidates.height, settings.learning_rule
-                )
-            more = batch_jobs(rest, settings, staging, summary.run_id, now, model, len(jobs), names)
-            # This process waits while workers (a pool's or Dask's) transform: it loads what
-            # learning needs meanwhile.
-            waits = pool_size(settings.workers, len(more)) > 0 or (settings.dask_address and len(more) > 1)
-            loading = learning_tables_loading() if waits else None
-            counts += stages.transform(more, settings.workers)
-            if loading is not None:
-                loading.join()
+                share = sample.height / plan.candidates.height
+                return rest_jobs(sample_model(model, sampled, share, settings.learning_rule))
+
+            if jobs:
+                counts = stages.transform(jobs, settings.workers, after_sample)
+            else:
+                counts = stages.transform(rest_jobs(model), settings.workers, None)
+            for thread in loading:
+                thread.join()
             same_bytes = sum(c["same_bytes"] for c in counts)
             say(
                 f"transform: {sum(c['parsed'] for c in counts)} parsed, "

@@ -53,9 +53,7 @@ def articles_frame(rows: list[dict[str, Any]], weights: KeywordWeights | None = 
     if not rows:
         return ARTICLES.empty_frame()
     # Column by column: Polars builds a frame from lists far faster than from row dicts.
-    frame = pl.DataFrame(
-        [ARTICLES.series(name, [row[name] for row in rows]) for name in _ROW_SCHEMA]
-    )
+    frame = pl.DataFrame([ARTICLES.series(name, [row[name] for row in rows]) for name in _ROW_SCHEMA])
     tokens = [keyword_tokens(row["title"], row["body_text"]) for row in rows] if weights else None
     return ARTICLES.conform(with_singleton_stories(with_text_measures(frame, tokens, weights)))
 

@@ -154,11 +154,13 @@ def test_feeds_with_few_articles_learn_nothing(corpus: list[Path], tmp_path: Pat
     assert ("转载请注明出处：快科技",) in removed
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_run_that_parses_a_sample_first_equals_one_that_does_not(
-    tmp_path: Path, feeds_lake: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, feeds_lake: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     """Large runs parse a sample first and the rest with what it taught (flows.pipeline): the
-    rows parsed with a wrong hint are re-derived, so the lake is the same."""
+    rows parsed with a wrong hint are re-derived, so the lake is the same. With two workers the
+    rest's batches run on the sample's pool, and jieba's tables load meanwhile."""
     import flows.pipeline
 
     monkeypatch.setattr(flows.pipeline, "SAMPLE_FILES", 20)
@@ -167,5 +169,5 @@ def test_a_run_that_parses_a_sample_first_equals_one_that_does_not(
         pl.DataFrame({"source_path": [p.name for p in _feed_files()]})
     )
     assert 5 < sample.height < 60 and sample.height + rest.height == 200
-    run(FEEDS, tmp_path / "lake")
+    run(FEEDS, tmp_path / "lake", workers=workers)
     assert_same_lake(tmp_path / "lake", feeds_lake)
