@@ -19,7 +19,8 @@ from flows.source import Source
 from warehouse.staging import BatchStaging
 from warehouse.tables import PROCESSED_SCHEMA
 
-BatchRows = list[tuple[str, int, int, str | None]]
+# What a job knows of each of its files: from the plan's candidates (the hash is the manifest's).
+BATCH_ROW_COLUMNS = ["source_path", "size_bytes", "mtime_ns", "known_sha256"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class BatchJob:
     """What one transform task needs: paths and hashes, never file contents or frames."""
 
     index: int
-    rows: BatchRows
+    rows: pl.DataFrame  # BATCH_ROW_COLUMNS of its files: a slice of the plan's candidates
     source: str
     staging: BatchStaging  # where it writes: the only place in the lake
     run_id: str
@@ -83,7 +84,7 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     )
     processed: list[tuple[str, int, int, str | None, bool]] = []
     raws = []
-    for rel, size, mtime, known_sha in job.rows:
+    for rel, size, mtime, known_sha in job.rows.iter_rows():
         raw = source.raw_file(rel, size, job.max_file_bytes)
         same_bytes = known_sha is not None and raw.sha256 == known_sha
         processed.append((rel, raw.size_bytes, mtime, raw.sha256, same_bytes))
@@ -99,5 +100,5 @@ def transformed_batch(job: BatchJob) -> dict[str, int]:
     return {
         "parsed": batch.articles.height,
         "quarantined": batch.quarantine.height,
-        "same_bytes": len(job.rows) - len(raws),
+        "same_bytes": job.rows.height - len(raws),
     }

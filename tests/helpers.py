@@ -198,7 +198,7 @@ def run_through_writer(
 ) -> tuple[LakeWriter, Learned | None]:
     """One run driven by hand through the lake writer and the learn stage, as flows.pipeline
     orders them (no pipeline, no pool): the lake object and the stage tested directly."""
-    from flows.batch_job import BatchJob, transformed_batch
+    from flows.batch_job import BATCH_ROW_COLUMNS, BatchJob, transformed_batch
     from flows.learn import lake_names, learned_models
     from flows.pipeline import merge_options
     from flows.source import Source
@@ -212,14 +212,14 @@ def run_through_writer(
     writer.recovered()
     plan = planned_changes(Source(source).listing(settings.patterns), writer.manifest())
     staging = BatchStaging(str(lake), staging_folder(run_id))
-    rows = list(plan.candidates.select("source_path", "size_bytes", "mtime_ns", "known_sha256").iter_rows())
+    rows = plan.candidates.select(BATCH_ROW_COLUMNS)
     job = BatchJob(
         index=0, rows=rows, source=str(source), staging=staging, run_id=run_id, now=NOW,
         tz=settings.tz, max_file_bytes=settings.max_file_bytes, storage_options={},
         learned_lines={k: sorted(v) for k, v in writer.boilerplate_model().items()},
         learned_names=lake_names(writer, settings.name_rule, settings.securities_names),
     )  # fmt: skip
-    if rows:
+    if not rows.is_empty():
         transformed_batch(job)
     staged = StagedRun(storage, staging.folder)
     changes = RunChanges(
