@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import rensa
 
 # The ARTICLES columns the learn stage derives; a parsed row is its own story until then.
@@ -81,18 +82,24 @@ def estimated_jaccard(left: bytes, right: bytes) -> float:
 
 
 def _matrix(signatures: pl.Series) -> np.ndarray:
-    """The signatures as rows of a (n, SIGNATURE_PERMS) byte matrix."""
+    """The signatures as rows of a (n, SIGNATURE_PERMS) byte matrix, copied from Arrow's buffer
+    (as a list of Python bytes a million signatures took 160 MB more)."""
     if signatures.is_empty():
         return np.zeros((0, SIGNATURE_PERMS), dtype=np.uint8)
-    return np.frombuffer(b"".join(signatures.to_list()), dtype=np.uint8).reshape(-1, SIGNATURE_PERMS)
+    fixed = signatures.to_arrow().cast(pa.binary(SIGNATURE_PERMS))  # one buffer, the values in row order
+    if isinstance(fixed, pa.ChunkedArray):
+        fixed = fixed.combine_chunks()
+    data = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
+    start = fixed.offset * SIGNATURE_PERMS
+    return data[start : start + len(fixed) * SIGNATURE_PERMS].reshape(-1, SIGNATURE_PERMS)
 
 
-def _band_keys(matrix: np.ndarray) -> np.ndarray:
-    """(n, BANDS) keys: each band's index and its BAND_ROWS bytes, so two signatures share a key
-    only if those bytes are equal."""
-    bands = matrix[:, : BANDS * BAND_ROWS].astype(np.int64).reshape(len(matrix), BANDS, BAND_ROWS)
-    values = sum(bands[:, :, row] << (8 * row) for row in range(BAND_ROWS))
-    return values + (np.arange(BANDS, dtype=np.int64) << 32)
+def _band_key(matrix: np.ndarray, band: int) -> np.ndarray:
+    """Each signature's key in one band: its BAND_ROWS bytes there, so two signatures share a key
+    only if those bytes are equal. One band at a time: every band's keys at once, and the 64-bit
+    copy of the matrix they were made from, took 1.5 GB for a million signatures."""
+    rows = matrix[:, band * BAND_ROWS : (band + 1) * BAND_ROWS].astype(np.int64)
+    return sum((rows[:, row] << (8 * row) for row in range(1, BAND_ROWS)), rows[:, 0])
 
 
 # Candidate pairs held at once: each costs its two rows' bytes while verified (256 bytes), so
@@ -144,11 +151,10 @@ def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, fores
     a share at a time (the rows sharing each one's key, at most _PAIRS_AT_ONCE pairs, verified
     before the next): memory follows _PAIRS_AT_ONCE, and a thousand copies of one text cost a
     thousand pairs verified, not half a million."""
-    keys = _band_keys(matrix)
     found = [pl.DataFrame(schema=_PAIR_SCHEMA)]
     for band in range(BANDS):
         forest.flattened()
-        column = keys[:, band]
+        column = _band_key(matrix, band)
         hit = np.flatnonzero(np.isin(column, column[fresh]))
         sharing = pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit], "_root": forest.roots(hit)})
         open_keys = sharing.group_by("k").agg(len=pl.len(), _stories=pl.col("_root").n_unique())
