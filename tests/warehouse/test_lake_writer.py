@@ -148,7 +148,12 @@ def test_starting_over_retires_the_old_files_until_the_commit(tmp_path: Path) ->
     assert all((lake / "_files" / rel).exists() for rel in old.referenced())
 
 
-def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flush_bytes", "held_bytes"), [(1, 1 << 30), (1 << 30, 1)])
+def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(
+    tmp_path: Path, flush_bytes: int, held_bytes: int
+) -> None:
+    """Flushed a group at a time (each over flush_bytes) or all groups at once (all of them over
+    held_bytes): the most files either way."""
     from warehouse.layout import partition_key
     from warehouse.staging import BatchStaging, StagedRun
 
@@ -171,7 +176,7 @@ def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(t
     paths = rows["source_path"].sort().to_list()
     groups = [paths[::2], paths[1::2]]
     before = [staged.articles(partition, group).sort("source_path") for group in groups]
-    staged.regrouped(partition, groups, flush_bytes=1)  # a file per row: the most files
+    staged.regrouped(partition, groups, flush_bytes=flush_bytes, held_bytes=held_bytes)
     after = [staged.articles(partition, group).sort("source_path") for group in groups]
     for old, new in zip(before, after, strict=True):
         assert new.equals(old)
