@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,28 +108,48 @@ class Source:
         while folders:  # os.scandir: one stat per entry, no Path objects (100k files in well under a second)
             rel_dir, folder = folders.pop()
             try:
-                entries = list(os.scandir(folder))
+                scan = os.scandir(folder)
             except FileNotFoundError:
                 continue  # removed while the run lists: its files are deleted indeed
             except OSError as exc:
                 raise _unlisted(rel_dir or "./", exc) from None
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                rel = f"{rel_dir}{path_text(entry.name)}"
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append((rel + "/", entry.path))
-                    elif wanted.match(entry.name):
-                        st = entry.stat(follow_symlinks=False)
-                        paths.append(rel)
-                        sizes.append(st.st_size)
-                        mtimes.append(st.st_mtime_ns)
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    raise _unlisted(rel, exc) from None
+            with scan:
+                self._entries_of(scan, rel_dir, folders, wanted, (paths, sizes, mtimes))
         return paths, sizes, mtimes
+
+    @staticmethod
+    def _entries_of(
+        scan: Iterator[os.DirEntry[str]],
+        rel_dir: str,
+        folders: list[tuple[str, str]],
+        wanted: re.Pattern[str],
+        listed: tuple[list[str], list[int], list[int]],
+    ) -> None:
+        """A folder's entries taken one at a time (a folder of a million files held as DirEntry
+        objects cost 300 MB): its folders queued, its wanted files' path, size and mtime listed."""
+        paths, sizes, mtimes = listed
+        while True:
+            try:
+                entry = next(scan)
+            except StopIteration:
+                return
+            except OSError as exc:  # the folder could not be read to its end
+                raise _unlisted(rel_dir or "./", exc) from None
+            if entry.name.startswith("."):
+                continue
+            rel = f"{rel_dir}{path_text(entry.name)}"
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((rel + "/", entry.path))
+                elif wanted.match(entry.name):
+                    st = entry.stat(follow_symlinks=False)
+                    paths.append(rel)
+                    sizes.append(st.st_size)
+                    mtimes.append(st.st_mtime_ns)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise _unlisted(rel, exc) from None
 
     def _listed_remote(self, patterns: tuple[str, ...]) -> list[tuple[str, int, int]]:
         try:
