@@ -82,16 +82,22 @@ def estimated_jaccard(left: bytes, right: bytes) -> float:
 
 
 def _matrix(signatures: pl.Series) -> np.ndarray:
-    """The signatures as rows of a (n, SIGNATURE_PERMS) byte matrix, copied from Arrow's buffer
-    (as a list of Python bytes a million signatures took 160 MB more)."""
+    """The signatures as rows of a (n, SIGNATURE_PERMS) byte matrix, copied from Arrow's data
+    buffer (as a list of Python bytes a million signatures took 160 MB more)."""
     if signatures.is_empty():
         return np.zeros((0, SIGNATURE_PERMS), dtype=np.uint8)
-    fixed = signatures.to_arrow().cast(pa.binary(SIGNATURE_PERMS))  # one buffer, the values in row order
-    if isinstance(fixed, pa.ChunkedArray):
-        fixed = fixed.combine_chunks()
-    data = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
-    start = fixed.offset * SIGNATURE_PERMS
-    return data[start : start + len(fixed) * SIGNATURE_PERMS].reshape(-1, SIGNATURE_PERMS)
+    values = signatures.to_arrow()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.type != pa.large_binary():
+        values = values.cast(pa.large_binary())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if data.size != len(values) * SIGNATURE_PERMS:
+        raise ValueError(f"signatures are {SIGNATURE_PERMS} bytes each, and none is null")
+    return data.reshape(-1, SIGNATURE_PERMS)
 
 
 def _band_key(matrix: np.ndarray, band: int) -> np.ndarray:

@@ -219,3 +219,14 @@ def test_a_story_that_loses_a_signature_is_linked_again_and_the_others_keep_thei
     assert sorted(relinked.to_list()) == [a, c]
     kept, relinked = kept_stories(edges, pl.Series([a, b, c, x, y], dtype=pl.Binary()))
     assert kept.height == 3 and relinked.is_empty()
+
+
+def test_the_signature_matrix_is_each_signature_in_order_from_any_slice() -> None:
+    """_matrix reads Arrow's buffers directly: a slice starts at its own offset."""
+    from transforms.stories import SIGNATURE_PERMS, _matrix
+
+    signatures = pl.Series([bytes([i]) * SIGNATURE_PERMS for i in range(10)], dtype=pl.Binary())
+    for part in (signatures, signatures.slice(3, 4), signatures.slice(9, 1)):
+        matrix = _matrix(part)
+        assert matrix.shape == (part.len(), SIGNATURE_PERMS)
+        assert [bytes(row) for row in matrix] == part.to_list()
