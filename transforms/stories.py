@@ -161,7 +161,9 @@ def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, fores
     for band in range(BANDS):
         forest.flattened()
         column = _band_key(matrix, band)
-        hit = np.flatnonzero(np.isin(column, column[fresh]))
+        # Every row is fresh in a clean build: each shares its own key (no sort of the keys).
+        everyone = len(fresh) == len(column)
+        hit = np.arange(len(column)) if everyone else np.flatnonzero(np.isin(column, column[fresh]))
         sharing = pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit], "_root": forest.roots(hit)})
         open_keys = sharing.group_by("k").agg(len=pl.len(), _stories=pl.col("_root").n_unique())
         asking = (
