@@ -505,6 +505,10 @@ _REMATCHED = ["source_path", "stock_mentions", "stock_codes"]  # what matching t
 # thousands. Of the texts fewer (a batch's texts are megabytes).
 _FILES_AT_ONCE = 256
 _TEXT_FILES_AT_ONCE = 8
+# Texts matched at once against the changed names: Polars builds the names' automaton on each
+# match, and the copies of a realistic million-article corpus teach hundreds of thousands of
+# names (built 200 times at 5,000 texts a match). 20,000 texts are ~80 MB.
+_TEXTS_AT_ONCE = 20_000
 
 
 def _rematched(rows: pl.DataFrame, changed: list[str], matcher: Securities) -> pl.DataFrame:
@@ -605,7 +609,7 @@ class _NamesRun:
                 held.clear()
 
         for partition, frame in self.staged.article_columns(_MATCHED, _TEXT_FILES_AT_ONCE):
-            if sum(f.height for f in held) >= self.rows_per_file:
+            if sum(f.height for f in held) >= _TEXTS_AT_ONCE:
                 matched()
             held.append(_partitioned(frame, partition))
         matched()
