@@ -17,7 +17,7 @@ from tests.helpers import assert_same_lake, assert_tree_is_the_catalog, catalog,
 # The run kills itself with SIGKILL at the N-th call of a Storage method (before or after it
 # does its work): every moment of a run's writes is reached deterministically, none by timing.
 RUNNER = """
-import os, signal, sys
+import os, signal, sys, threading
 from pathlib import Path
 from tests.helpers import run
 from warehouse.storage import Storage
@@ -25,16 +25,19 @@ from warehouse.storage import Storage
 method, nth, when, only = sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
 original = getattr(Storage, method)
 calls = 0
+counting = threading.Lock()  # the learn stage writes its sighting buckets from several threads
 
 def dying(self, *args, **kwargs):
     global calls
     if only and only not in str(args[0]):
         return original(self, *args, **kwargs)
-    calls += 1
-    if calls == nth and when == "before":
+    with counting:
+        calls += 1
+        mine = calls
+    if mine == nth and when == "before":
         os.kill(os.getpid(), signal.SIGKILL)
     result = original(self, *args, **kwargs)
-    if calls == nth and when == "after":
+    if mine == nth and when == "after":
         os.kill(os.getpid(), signal.SIGKILL)
     return result
 
