@@ -128,28 +128,27 @@ class Source:
         """A folder's entries taken one at a time (a folder of a million files held as DirEntry
         objects cost 300 MB): its folders queued, its wanted files' path, size and mtime listed."""
         paths, sizes, mtimes = listed
-        while True:
-            try:
-                entry = next(scan)
-            except StopIteration:
-                return
-            except OSError as exc:  # the folder could not be read to its end
-                raise _unlisted(rel_dir or "./", exc) from None
-            if entry.name.startswith("."):
-                continue
-            rel = f"{rel_dir}{path_text(entry.name)}"
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append((rel + "/", entry.path))
-                elif wanted.match(entry.name):
-                    st = entry.stat(follow_symlinks=False)
-                    paths.append(rel)
-                    sizes.append(st.st_size)
-                    mtimes.append(st.st_mtime_ns)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise _unlisted(rel, exc) from None
+        try:
+            for entry in scan:
+                if entry.name.startswith("."):
+                    continue
+                rel = f"{rel_dir}{path_text(entry.name)}"
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append((rel + "/", entry.path))
+                    elif wanted.match(entry.name):
+                        st = entry.stat(follow_symlinks=False)
+                        paths.append(rel)
+                        sizes.append(st.st_size)
+                        mtimes.append(st.st_mtime_ns)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise _unlisted(rel, exc) from None
+        except SourceUnlisted:
+            raise
+        except OSError as exc:  # the folder could not be read to its end
+            raise _unlisted(rel_dir or "./", exc) from None
 
     def _listed_remote(self, patterns: tuple[str, ...]) -> list[tuple[str, int, int]]:
         try:
