@@ -353,7 +353,7 @@ def run_pipeline(settings: Settings, stages: Stages | None = None, start_over: b
             # names its final model changes.
             names = (
                 {}
-                if settings.full_refresh
+                if settings.full_refresh or plan.candidates.is_empty()  # no batch to parse with them
                 else lake_names(writer, settings.name_rule, settings.securities_names)
             )
             jobs = batch_jobs(sample, settings, staging, summary.run_id, now, model, names=names)
