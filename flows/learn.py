@@ -599,7 +599,7 @@ class _NamesRun:
         skip = pl.concat([done["source_path"], self.staged.relearned_paths()]).implode()
         entering = self.plan.winners.select("source_path").filter(~pl.col("source_path").is_in(skip))
         found: list[pl.DataFrame] = [_partitioned(ARTICLES.empty_frame().select(_REMATCHED), "")]
-        held: list[pl.DataFrame] = []  # a file's worth of staged texts at a time, of any partition
+        held: list[pl.DataFrame] = []  # up to _TEXTS_AT_ONCE staged texts, of any partition
 
         def matched() -> None:
             if held:

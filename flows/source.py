@@ -59,6 +59,15 @@ def _unlisted(folder: str, exc: OSError) -> SourceUnlisted:
     )
 
 
+def _each_entry(scan: Iterator[os.DirEntry[str]], rel_dir: str) -> Iterator[os.DirEntry[str]]:
+    """A folder's entries one at a time (a folder of a million files held as DirEntry objects
+    cost 300 MB); a folder that cannot be read to its end is unlisted."""
+    try:
+        yield from scan
+    except OSError as exc:
+        raise _unlisted(rel_dir or "./", exc) from None
+
+
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
     return not name.startswith(".") and any(fnmatch.fnmatch(name, p) for p in patterns)
 
@@ -114,41 +123,23 @@ class Source:
             except OSError as exc:
                 raise _unlisted(rel_dir or "./", exc) from None
             with scan:
-                self._entries_of(scan, rel_dir, folders, wanted, (paths, sizes, mtimes))
+                for entry in _each_entry(scan, rel_dir):
+                    if entry.name.startswith("."):
+                        continue
+                    rel = f"{rel_dir}{path_text(entry.name)}"
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append((rel + "/", entry.path))
+                        elif wanted.match(entry.name):
+                            st = entry.stat(follow_symlinks=False)
+                            paths.append(rel)
+                            sizes.append(st.st_size)
+                            mtimes.append(st.st_mtime_ns)
+                    except FileNotFoundError:
+                        continue
+                    except OSError as exc:
+                        raise _unlisted(rel, exc) from None
         return paths, sizes, mtimes
-
-    @staticmethod
-    def _entries_of(
-        scan: Iterator[os.DirEntry[str]],
-        rel_dir: str,
-        folders: list[tuple[str, str]],
-        wanted: re.Pattern[str],
-        listed: tuple[list[str], list[int], list[int]],
-    ) -> None:
-        """A folder's entries taken one at a time (a folder of a million files held as DirEntry
-        objects cost 300 MB): its folders queued, its wanted files' path, size and mtime listed."""
-        paths, sizes, mtimes = listed
-        try:
-            for entry in scan:
-                if entry.name.startswith("."):
-                    continue
-                rel = f"{rel_dir}{path_text(entry.name)}"
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append((rel + "/", entry.path))
-                    elif wanted.match(entry.name):
-                        st = entry.stat(follow_symlinks=False)
-                        paths.append(rel)
-                        sizes.append(st.st_size)
-                        mtimes.append(st.st_mtime_ns)
-                except FileNotFoundError:
-                    continue
-                except OSError as exc:
-                    raise _unlisted(rel, exc) from None
-        except SourceUnlisted:
-            raise
-        except OSError as exc:  # the folder could not be read to its end
-            raise _unlisted(rel_dir or "./", exc) from None
 
     def _listed_remote(self, patterns: tuple[str, ...]) -> list[tuple[str, int, int]]:
         try:

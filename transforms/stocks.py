@@ -230,9 +230,12 @@ def stock_mentions_of(
     return list(mentions.values())
 
 
+MIN_NAME_CHARS = 2  # a one-character "name" is not looked for
+
+
 def securities_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     """One alternation of a securities list's names, longest first (so 中国平安银行 wins over 中国平安)."""
-    ordered = sorted({name for name in names if len(name) >= 2}, key=lambda n: (-len(n), n))
+    ordered = sorted({name for name in names if len(name) >= MIN_NAME_CHARS}, key=lambda n: (-len(n), n))
     return re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
@@ -296,7 +299,7 @@ def name_spans(text: str, names: Iterable[str]) -> list[tuple[int, str]]:
     cost more than the whole match."""
     occurrences = []
     for name in set(names):
-        if len(name) < 2:
+        if len(name) < MIN_NAME_CHARS:
             continue
         at = text.find(name)
         while at >= 0:
