@@ -225,3 +225,40 @@ def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_sti
     again = staged.articles(partition, [last])
     assert again["title"].to_list() == ["again"] and len(read[-1]) == 2  # its batch, then the later copy
     assert staged.articles(partition, ["not/staged.md"]).is_empty()
+
+
+def test_staged_rows_hold_their_text_once_and_read_back_as_parsed(tmp_path: Path) -> None:
+    """body_text is staged as its paragraphs only (the contract joins them by newlines) and
+    joined again on every read: whole rows, some columns, and rows the merge re-derived."""
+    import pyarrow.ipc as ipc
+
+    from warehouse.layout import partition_key
+    from warehouse.staging import BatchStaging, StagedRun
+
+    source = _source(tmp_path, count=12)
+    writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
+    partitions = writer.state().partitions
+    partition = next(name for name in sorted(partitions) if partition_key(name)[0] is not None)
+    year, month = partition_key(partition)
+    rows = pl.concat([writer.rows(rel) for files in partitions.values() for rel in files]).with_columns(
+        year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32())
+    )  # every row in one partition
+    assert rows.height == 12 and rows["paragraph_count"].max() > 1
+    storage, folder = Storage(tmp_path / "lake"), f"{STAGING_DIR}/r1"
+    BatchStaging(str(tmp_path / "lake"), folder).staged_batch(
+        0, rows, QUARANTINE.empty_frame(), rows.clear(), rows, rows
+    )
+    staged_file = tmp_path / "lake" / folder / "articles" / partition / "000000.arrow"
+    stored = ipc.open_file(staged_file).schema.names
+    assert "body_text" not in stored and "paragraphs" in stored
+    staged = StagedRun(storage, folder)
+    paths = rows["source_path"].to_list()
+    back = staged.articles(partition, paths).sort("source_path")
+    assert back.columns == rows.columns and back.equals(rows.sort("source_path"))
+    (_, columns), *_ = list(staged.article_columns(["source_path", "body_text"]))
+    assert columns.columns == ["source_path", "body_text"]
+    assert columns.sort("source_path").equals(rows.select("source_path", "body_text").sort("source_path"))
+    relearned = rows.head(1).with_columns(paragraphs=pl.lit(["one", "two"]), body_text=pl.lit("one\ntwo"))
+    staged.staged_relearned(relearned)
+    again = staged.articles(partition, paths[:1])
+    assert again["body_text"].to_list() == ["one\ntwo"]
