@@ -170,7 +170,9 @@ class StagedRun:
         for partition in sorted(self._articles):
             files = list(self._articles[partition])
             for start in range(0, len(files), files_at_once):
-                frame = self.storage.read_staged(files[start : start + files_at_once], _stored_columns(columns))
+                frame = self.storage.read_staged(
+                    files[start : start + files_at_once], _stored_columns(columns)
+                )
                 yield partition, _read_form(frame, columns)
 
     def articles(self, partition: str, paths: list[str]) -> pl.DataFrame:
