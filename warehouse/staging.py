@@ -191,6 +191,8 @@ class StagedRun:
         if not files:
             return ARTICLES.empty_frame()
         rows = _read_form(self.storage.read_staged_rows(files, paths))
+        if not rows["source_path"].is_duplicated().any():
+            return rows
         return rows.unique("source_path", keep="last", maintain_order=True)
 
     def _holding(self, partition: str, files: list[str], paths: list[str]) -> list[str]:
