@@ -76,3 +76,33 @@ def test_a_run_without_a_prefect_api_imports_no_prefect(lake: Path, tmp_path: Pa
     source = lake.parent / "src"
     loaded = _imported(["run", "--source", str(source), "--lake", str(lake), "--quiet"], tmp_path)
     assert "prefect" not in loaded and "polars" in loaded
+
+
+_ALLOCATOR_PROBE = """
+import os, sys
+sys.argv = ["newslake", "--version"]
+from flows.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(os.environ.get("_RJEM_MALLOC_CONF"), "polars" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("users", [None, "dirty_decay_ms:5000"])
+def test_the_polars_allocator_setting_is_made_before_polars_loads_and_a_users_wins(users: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "_RJEM_MALLOC_CONF"}
+    if users:
+        env["_RJEM_MALLOC_CONF"] = users
+    done = subprocess.run(
+        [sys.executable, "-c", _ALLOCATOR_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    setting, polars_loaded = done.stdout.splitlines()[-1].split()  # after the version line
+    assert polars_loaded == "False", done.stderr  # jemalloc reads it once, when Polars loads
+    assert setting == (users or "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0")
