@@ -89,7 +89,8 @@ class MergePlan:
     old_loaded: pl.DataFrame = field(default_factory=MANIFEST.empty_frame)  # its loaded files
     collisions: Collisions | None = None
     removed: pl.DataFrame = field(default_factory=MANIFEST.empty_frame)  # loaded rows that leave
-    gone: set[str] = field(default_factory=set)  # paths whose quarantine records go
+    # the paths whose quarantine records go
+    gone: pl.Series = field(default_factory=lambda: pl.Series("source_path", [], pl.String()))
     run_id: str = ""  # the run that carries it out (what the files it writes are named after)
 
     def __post_init__(self) -> None:
@@ -265,19 +266,23 @@ class LakeWriter:
             bad_paths = bad["source_path"].to_list()
             plan.processed = processed.filter(pl.col("source_path").is_in(bad_paths))
             plan.collisions = no_collisions(changes.article_keys)
-            plan.gone = set(bad_paths)
+            plan.gone = pl.Series("source_path", bad_paths, pl.String())
             return plan
-        leaving = set(processed.filter(~pl.col("same_bytes"))["source_path"].to_list()) | set(changes.deleted)
+        leaving = pl.concat(
+            [
+                processed.filter(~pl.col("same_bytes"))["source_path"],
+                pl.Series("source_path", sorted(changes.deleted), pl.String()),
+            ]
+        ).unique()
         old_loaded = plan.old_manifest.filter(pl.col("status") == FileStatus.LOADED)
         self._refuse_mass_delete(old_loaded, set(changes.deleted), options)
-        staying = old_loaded.filter(~pl.col("source_path").is_in(list(leaving)))
-        kept = dict(zip(staying["article_id"].to_list(), staying["source_path"].to_list(), strict=True))
-        plan.collisions = resolved_collisions(changes.article_keys, kept)
+        staying = old_loaded.filter(~pl.col("source_path").is_in(leaving.implode()))
+        plan.collisions = collisions = resolved_collisions(changes.article_keys, staying)
         plan.old_loaded = old_loaded
-        plan.removed = old_loaded.filter(
-            pl.col("source_path").is_in(list(leaving | set(plan.collisions.demoted)))
-        )
-        plan.gone = leaving | set(plan.collisions.losers)
+        demoted = pl.Series("source_path", collisions.demoted, pl.String())
+        plan.removed = old_loaded.filter(pl.col("source_path").is_in(pl.concat([leaving, demoted]).implode()))
+        losers = pl.Series("source_path", list(collisions.losers), pl.String())
+        plan.gone = pl.concat([leaving, losers]).unique()
         return plan
 
     def prepare(

@@ -29,33 +29,42 @@ class Collisions:
     demoted: list[str]  # old loaded paths that lost to a new file
 
 
-def resolved_collisions(new_keys: pl.DataFrame, kept: dict[str, str]) -> Collisions:
+def resolved_collisions(new_keys: pl.DataFrame, kept: pl.DataFrame) -> Collisions:
     """One row per article_id: of all files with that id, the smallest source_path wins.
 
     The rule depends only on the set of files, never on the order runs saw them, so an
-    incremental lake equals a clean build. `kept` maps ids of unchanged loaded rows to paths.
+    incremental lake equals a clean build. `kept`: (article_id, source_path) of the unchanged
+    loaded rows. Resolved by joins: a million new or kept rows held as Python dicts cost
+    hundreds of MB for the rest of the run.
     """
     ordered = new_keys.sort("source_path")
     first = ordered.unique(subset="article_id", keep="first", maintain_order=True)
-    first_path = dict(zip(first["article_id"].to_list(), first["source_path"].to_list(), strict=True))
+    # (loser, article_id, winner) rows: new files that lost to a smaller new path of their id...
+    to_new = ordered.join(
+        first.select("source_path"), on="source_path", how="anti", maintain_order="left"
+    ).join(first.select("article_id", winner="source_path"), on="article_id", maintain_order="left")
+    # ...then, in the order of the winning new files, a kept file and the new one of its id: the
+    # smaller path wins
+    met = first.select("source_path", "article_id").join(
+        kept.select("article_id", old="source_path"), on="article_id", maintain_order="left"
+    )
+    new_wins = pl.col("source_path") < pl.col("old")
+    duels = met.select(
+        loser=pl.when(new_wins).then("old").otherwise("source_path"),
+        article_id="article_id",
+        winner=pl.when(new_wins).then("source_path").otherwise("old"),
+    )
     losers: dict[str, tuple[str, str]] = {}
-    dropped = ordered.join(first.select("source_path"), on="source_path", how="anti")
-    for path, aid in dropped.select("source_path", "article_id").iter_rows():
-        losers[path] = (aid, first_path[aid])
-    demoted, keep_new = [], []
-    for aid, path in first_path.items():
-        old_path = kept.get(aid)
-        if old_path is None or path < old_path:
-            keep_new.append(path)
-            if old_path is not None:
-                demoted.append(old_path)
-                losers[old_path] = (aid, path)
-        else:
-            losers[path] = (aid, old_path)
+    for path, aid, winner in to_new.select("source_path", "article_id", "winner").iter_rows():
+        losers[path] = (aid, winner)
+    for path, aid, winner in duels.iter_rows():
+        losers[path] = (aid, winner)
     for path, (aid, winner) in list(losers.items()):
         if winner in losers:  # a new file beat the one this loser lost to
             losers[path] = (aid, losers[winner][1])
-    return Collisions(first.filter(pl.col("source_path").is_in(keep_new)), losers, demoted)
+    demoted = met.filter(new_wins)["old"].to_list()
+    beaten = met.filter(~new_wins).select("source_path")
+    return Collisions(first.join(beaten, on="source_path", how="anti"), losers, demoted)
 
 
 def no_collisions(keys: pl.DataFrame) -> Collisions:
@@ -93,10 +102,10 @@ def duplicate_records(
     )
 
 
-def next_quarantine(old: pl.DataFrame, gone: set[str], *new: pl.DataFrame) -> pl.DataFrame:
+def next_quarantine(old: pl.DataFrame, gone: pl.Series, *new: pl.DataFrame) -> pl.DataFrame:
     """The quarantine after a run: old records of files that are still there and still bad (gone:
     every file read again, deleted or resolved), then this run's records."""
-    return QUARANTINE.conform(pl.concat([old.filter(~pl.col("source_path").is_in(list(gone))), *new]))
+    return QUARANTINE.conform(pl.concat([old.filter(~pl.col("source_path").is_in(gone.implode())), *new]))
 
 
 def next_manifest(

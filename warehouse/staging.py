@@ -221,7 +221,9 @@ class StagedRun:
         Without it every file the merge writes reads every staged file of its partition: a clean
         build of a million articles stages 2,000 small files a partition, read 8 times over.
         Held at once: under flush_bytes a group and held_bytes in all (a partition of a million
-        articles has 67 groups: held up to 16 MB each, the merge of that build reached 3.7 GB)."""
+        articles has 67 groups: held up to 16 MB each, the merge of that build reached 3.7 GB).
+        The partition's staged files are deleted as they are read; its rows outside every group
+        (none of the merge's) are gone with them."""
         files = self._articles.get(partition)
         if not files or len(groups) < 2:
             return
@@ -252,7 +254,12 @@ class StagedRun:
                 for at in range(len(groups)):
                     if held[at]:
                         flush(at)
+            # Read once, then gone: kept, the partition's staging was on disk twice (a clean build of
+            # a million articles ran out of disk in the merge with 17 GB free).
+            self.storage.delete_file(rel)
         for group in range(len(groups)):
             if held[group]:
                 flush(group)
         self._groups[partition] = (group_of, grouped)
+        self._articles[partition] = [rel for files_of_group in grouped for rel in files_of_group]
+        self._holders.pop(partition, None)

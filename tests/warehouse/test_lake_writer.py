@@ -187,6 +187,10 @@ def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(
     )
     grouped = storage.files_under(f"{folder}/grouped")
     assert grouped and all(f"/grouped/{partition}/" in rel for rel in grouped)
+    assert storage.files_under(f"{folder}/articles/{partition}") == []  # read once, then deleted
+    staged.staged_relearned(rows.head(1).with_columns(title=pl.lit("relearned")))  # read back with the groups
+    again = pl.concat([staged.articles(partition, group) for group in groups])
+    assert again.height == len(paths) and again["title"].to_list().count("relearned") == 1
 
 
 def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_still_win(

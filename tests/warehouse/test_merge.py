@@ -30,23 +30,74 @@ def keys(*rows: tuple[str, str]) -> pl.DataFrame:
     return pl.DataFrame([(p, a, 2024, 1) for p, a in rows], schema=KEYS_SCHEMA, orient="row")
 
 
+def kept(ids: dict[str, str]) -> pl.DataFrame:
+    """(article_id, source_path) of unchanged loaded rows, from id -> path."""
+    return pl.DataFrame(
+        {"article_id": list(ids), "source_path": list(ids.values())},
+        schema={"article_id": pl.String(), "source_path": pl.String()},
+    )
+
+
 def test_the_smallest_path_of_an_article_wins_and_losers_name_the_kept_file() -> None:
-    got = resolved_collisions(keys(("b.md", "A"), ("a.md", "A"), ("c.md", "C")), kept={})
+    got = resolved_collisions(keys(("b.md", "A"), ("a.md", "A"), ("c.md", "C")), kept({}))
     assert sorted(got.winners["source_path"].to_list()) == ["a.md", "c.md"]
     assert got.losers == {"b.md": ("A", "a.md")}
     assert got.demoted == []
 
 
 def test_a_kept_row_is_demoted_by_a_smaller_new_path_and_beats_a_larger_one() -> None:
-    got = resolved_collisions(keys(("a.md", "A"), ("z.md", "Z")), kept={"A": "m.md", "Z": "m2.md"})
+    got = resolved_collisions(keys(("a.md", "A"), ("z.md", "Z")), kept({"A": "m.md", "Z": "m2.md"}))
     assert got.winners["source_path"].to_list() == ["a.md"]
     assert got.demoted == ["m.md"]
     assert got.losers == {"m.md": ("A", "a.md"), "z.md": ("Z", "m2.md")}
 
 
 def test_a_loser_names_the_final_winner_not_the_file_that_lost_after_it() -> None:
-    got = resolved_collisions(keys(("a.md", "A"), ("c.md", "A")), kept={"A": "b.md"})
+    got = resolved_collisions(keys(("a.md", "A"), ("c.md", "A")), kept({"A": "b.md"}))
     assert got.losers == {"b.md": ("A", "a.md"), "c.md": ("A", "a.md")}
+
+
+def _collisions_by_dicts(new_keys: pl.DataFrame, kept: dict[str, str]) -> tuple[list[str], dict, list[str]]:
+    """The rule as it was first written, one Python dict entry a row: the reference."""
+    ordered = sorted(new_keys.select("source_path", "article_id").iter_rows())
+    first_path: dict[str, str] = {}
+    losers: dict[str, tuple[str, str]] = {}
+    for path, aid in ordered:
+        first_path.setdefault(aid, path)
+    for path, aid in ordered:
+        if first_path[aid] != path:
+            losers[path] = (aid, first_path[aid])
+    demoted, keep_new = [], []
+    for aid, path in first_path.items():
+        old_path = kept.get(aid)
+        if old_path is None or path < old_path:
+            keep_new.append(path)
+            if old_path is not None:
+                demoted.append(old_path)
+                losers[old_path] = (aid, path)
+        else:
+            losers[path] = (aid, old_path)
+    for path, (aid, winner) in list(losers.items()):
+        if winner in losers:
+            losers[path] = (aid, losers[winner][1])
+    return sorted(keep_new), losers, demoted
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    new=st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("ABCD")), unique_by=lambda r: r[0]),
+    old=st.dictionaries(st.sampled_from("ABCDE"), st.sampled_from(["a", "c", "e", "m", "z"])),
+)
+def test_collisions_resolved_by_joins_are_the_rule_row_by_row(
+    new: list[tuple[str, str]], old: dict[str, str]
+) -> None:
+    old = {aid: f"{path}{aid}.md" for aid, path in old.items()}  # distinct kept paths
+    new_keys = keys(*((f"{path}.md", aid) for path, aid in new))
+    got = resolved_collisions(new_keys, kept(old))
+    winners, losers, demoted = _collisions_by_dicts(new_keys, old)
+    assert sorted(got.winners["source_path"].to_list()) == winners
+    assert got.losers == losers and list(got.losers) == list(losers)
+    assert got.demoted == demoted
 
 
 def _processed(*rows: tuple[str, bool]) -> pl.DataFrame:
@@ -72,7 +123,7 @@ def test_next_manifest_records_each_file_once_with_what_became_of_it() -> None:
         )
     )
     processed = _processed(("touched.md", True), ("a.md", False), ("bad.md", False))
-    collisions = resolved_collisions(keys(("a.md", "A")), kept={"A": "old.md"})
+    collisions = resolved_collisions(keys(("a.md", "A")), kept({"A": "old.md"}))
     bad = QUARANTINE.conform(
         pl.DataFrame(
             {
@@ -101,9 +152,9 @@ def test_next_manifest_records_each_file_once_with_what_became_of_it() -> None:
     duplicates = duplicate_records(collisions, processed, old, "r1", NOW)
     assert duplicates["source_path"].to_list() == ["old.md"]
     assert "a.md, which is kept" in duplicates["message"].item()
-    quarantine = next_quarantine(QUARANTINE.empty_frame(), set(), bad, duplicates)
+    quarantine = next_quarantine(QUARANTINE.empty_frame(), pl.Series([], dtype=pl.String()), bad, duplicates)
     assert sorted(quarantine["source_path"].to_list()) == ["bad.md", "old.md"]
-    assert next_quarantine(quarantine, {"bad.md"}).height == 1
+    assert next_quarantine(quarantine, pl.Series(["bad.md"])).height == 1
 
 
 # A partition's files ---------------------------------------------------------------------------
