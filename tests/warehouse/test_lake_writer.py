@@ -193,11 +193,9 @@ def test_regrouped_staging_gives_each_file_its_rows_and_later_copies_still_win(
     assert again.height == len(paths) and again["title"].to_list().count("relearned") == 1
 
 
-def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_still_win(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _rows_in_one_partition(tmp_path: Path) -> tuple[str, pl.DataFrame]:
+    """Twelve real rows, built through the writer, all given one dated partition (to stage there)."""
     from warehouse.layout import partition_key
-    from warehouse.staging import BatchStaging, StagedRun
 
     source = _source(tmp_path, count=12)
     writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
@@ -206,7 +204,16 @@ def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_sti
     year, month = partition_key(partition)
     rows = pl.concat([writer.rows(rel) for files in partitions.values() for rel in files]).with_columns(
         year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32())
-    )  # every row in one partition, to stage them there
+    )
+    return partition, rows
+
+
+def test_staged_rows_are_read_from_the_files_that_hold_them_and_later_copies_still_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warehouse.staging import BatchStaging, StagedRun
+
+    partition, rows = _rows_in_one_partition(tmp_path)
     storage = Storage(tmp_path / "lake")
     folder = f"{STAGING_DIR}/r1"
     for index, row in enumerate(rows.iter_slices(1)):  # a batch per row
@@ -236,17 +243,9 @@ def test_staged_rows_hold_their_text_once_and_read_back_as_parsed(tmp_path: Path
     joined again on every read: whole rows, some columns, and rows the merge re-derived."""
     import pyarrow.ipc as ipc
 
-    from warehouse.layout import partition_key
     from warehouse.staging import BatchStaging, StagedRun
 
-    source = _source(tmp_path, count=12)
-    writer, _ = run_through_writer(source, tmp_path / "built", "r0", Settings(source=source, lake=tmp_path))
-    partitions = writer.state().partitions
-    partition = next(name for name in sorted(partitions) if partition_key(name)[0] is not None)
-    year, month = partition_key(partition)
-    rows = pl.concat([writer.rows(rel) for files in partitions.values() for rel in files]).with_columns(
-        year=pl.lit(year, pl.Int32()), month=pl.lit(month, pl.Int32())
-    )  # every row in one partition
+    partition, rows = _rows_in_one_partition(tmp_path)
     assert rows.height == 12 and rows["paragraph_count"].max() > 1
     storage, folder = Storage(tmp_path / "lake"), f"{STAGING_DIR}/r1"
     BatchStaging(str(tmp_path / "lake"), folder).staged_batch(
