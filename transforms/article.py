@@ -98,7 +98,7 @@ def article_row(
 
     source = categories[1] if len(categories) > 1 else None
     feed = feed_name_of(categories[2]) if len(categories) > 2 else None
-    lines, credits = without_credits(body.paragraphs)
+    lines, credits = without_credits(body.paragraphs, title)
     # The hash is of the text before the feed's learned lines go: an article keeps its identity
     # while what its feed has learned changes.
     content_hash = _sha256("\n".join(lines).encode("utf-8"))

@@ -68,14 +68,20 @@ _SOURCE_CREDIT = re.compile(
     re.I,
 )
 _WHO = r"(?P<who>[^\n]{1,60}?)\s*[)）】\]]?[。.]?$"
-# A line may open with a mark ("*头图来源：…", "※ 编辑：…") or a bracket ("(记者 姚祥云)").
+_NO_SENTENCE = r"(?=[^，。？！；,?!;]+$)"  # what follows is a name or a list of them, not a sentence
+_MARKS = "*※>·•►▶◆■"  # what a credit line may open with ("*头图来源：…", "► 文 观察者网 陶梦")
+# A line may open with a mark or a bracket ("(记者 姚祥云)").
 _CREDIT = re.compile(
-    rf"^(?:[*※>·•]\s*)?[(（【\[]?\s*(?:(?:{_CREDIT_WORDS})\s*(?:{_SEP}\s*|\s+)|(?:{_COLON_CREDIT_WORDS})\s*{_SEP}\s*"
-    # "每经编辑 王鑫", "本报记者 张三": a newsroom's word before the role, a name after it.
-    r"|[\u4e00-\u9fff]{1,4}(?:记者|编辑|通讯员)\s*(?:" + _SEP + r"\s*|\s+)(?=[^，。？！；,?!;]+$))" + _WHO,
+    rf"^(?:[{_MARKS}]\s*)?[(（【\[]?\s*(?:(?:{_CREDIT_WORDS})\s*(?:{_SEP}\s*|\s+)|(?:{_COLON_CREDIT_WORDS})\s*{_SEP}\s*"
+    # "文 观察者网 陶梦": the one-character words before a space, when names follow.
+    rf"|(?:文|图|摄)\s+{_NO_SENTENCE}"
+    # "每经编辑 王鑫", "本报记者 张三", "中国基金报记者方丽": a newsroom's word before the role, a
+    # name after it (with no space only when the name, two to four characters, ends the line).
+    rf"|[\u4e00-\u9fff]{{1,6}}(?:记者|编辑|通讯员)(?:\s*{_SEP}\s*{_NO_SENTENCE}|\s+{_NO_SENTENCE}|(?=[\u4e00-\u9fff]{{1,3}}[^\W\d_到了说称道讯]$)))"
+    + _WHO,
     re.IGNORECASE,
 )
-_SOURCE_MARK = re.compile(r"^[*※>·•]\s*")  # a mark a source credit may open with
+_SOURCE_MARK = re.compile(rf"^[{_MARKS}]\s*")  # a mark a source credit may open with
 _MAX_CREDIT_CHARS = 80
 # Credits open or close an article: only its first and last lines are looked at ("记者：" inside
 # an interview is a speaker, not a credit), and the credit lines next to those (a block of them).
@@ -243,6 +249,24 @@ _NO_COPYING = re.compile(
     r".{0,60}(?:如有侵权|如有侵犯|侵删|未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)转载|转载请(?:注明|联系))"
 )
 _CLICK_BELOW = re.compile(r"请点击\s*[↓⬇]+$")  # the one notice that ends a line anywhere
+# A dateline alone on its line, a newsroom's name before it or not ("每日经济新闻 2021-07-31
+# 16:06:27"): the page template's time stamp, not the article's text.
+_DATELINE = re.compile(
+    r"(?:[^\W\d_]{2,12}\s*)?\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s+|\s*[TＴ]\s*)?\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?$"
+)
+_ORIGINAL_TITLE = re.compile(
+    r"[(（【\[]?\s*原(?:标题|题)\s*[:：]"
+)  # "原标题：…": the title as first published
+# A call to follow, download or scan, opening the line: "欢迎关注我们的公众号", "> 下载 少数派 2.0
+# 客户端、关注 少数派公众号", "长按识别下方二维码".
+_PROMO = re.compile(
+    r"[>*※▼👇↓\s]*(?:欢迎|请|记得|快|戳|点击|长按|扫码|扫描|识别|下载|关注|订阅|添加|加入|搜索)(?![量率次数度者人])"
+    r".{0,40}?(?:公众号|客户端|二维码|小程序|视频号|微信群|社群|星标)"
+    r"|[>*※▼👇↓\s]*(?:扫码|扫描二维码|点击|立即)?下载(?![量率次数])[^，。]{0,20}?app\b",
+    re.IGNORECASE,
+)
+_PROMO_CHARS = 80  # a longer line is text that mentions an app, not a call to follow it
 
 
 def is_notice(line: str) -> bool:
@@ -253,6 +277,9 @@ def is_notice(line: str) -> bool:
         or (len(text) <= _SIGN_OFF_CHARS and _SIGN_OFF.match(text) is not None)
         or (("侵" in text or "转载" in text) and _NO_COPYING.match(text) is not None)
         or ("请点击" in text and _CLICK_BELOW.search(text) is not None)
+        or (text[-1:].isdigit() and _DATELINE.match(text) is not None)
+        or (len(text) <= _PROMO_CHARS and _PROMO.match(text) is not None)
+        or ("原" in text[:3] and _ORIGINAL_TITLE.match(text) is not None)
     )
 
 
@@ -268,12 +295,27 @@ def _credit_block(lines: Sequence[str], order: Sequence[int], end: int) -> set[i
     return taken
 
 
-def without_credits(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+def _repeats_title(line: str, title: str) -> bool:
+    """A line that is the article's title again, whole or reworded after its opening (a feed's
+    title is often the opening line cut short, or edited: "…刷屏！独家采访…" for "…刷屏！每经独家采访…")."""
+    text, head = "".join(line.split()), "".join(title.split())
+    return text == head or (
+        min(len(text), len(head)) >= _TITLE_PREFIX_CHARS
+        and text[:_TITLE_PREFIX_CHARS] == head[:_TITLE_PREFIX_CHARS]
+    )
+
+
+_TITLE_PREFIX_CHARS = 8
+
+
+def without_credits(lines: Sequence[str], title: str | None = None) -> tuple[list[str], list[str]]:
     """(the lines less the credit lines among the first and last ones, those credit lines). The
-    ends are counted past notices (credits above a disclaimer close the article all the same),
-    and a block of credit lines is taken whole ("作者：…", "翻译/…", "校对 / …", "编辑 …")."""
+    ends are counted past notices (credits above a disclaimer close the article all the same) and
+    past the title repeated as the opening line, and a block of credit lines is taken whole
+    ("作者：…", "翻译/…", "校对 / …", "编辑 …")."""
     order = [i for i, line in enumerate(lines) if not is_notice(line)]
-    taken = _credit_block(lines, order, _CREDIT_HEAD) | _credit_block(lines, order[::-1], _CREDIT_TAIL)
+    head = [i for i in order if not (title and _repeats_title(lines[i], title))] if title else order
+    taken = _credit_block(lines, head, _CREDIT_HEAD) | _credit_block(lines, order[::-1], _CREDIT_TAIL)
     if not taken:
         return list(lines), []
     return (

@@ -230,7 +230,8 @@ ARTICLES = declared(
         (作者/译者/记者/来源/编辑/Author: …), as they were.
     boilerplate_lines       string[]         no   -                    Boilerplate taken out of the text, in
         order: lines the article's feed repeats across its articles (learned from the lake, see the
-        boilerplate view), and notices any feed may carry (disclaimers, bare link labels, sign-offs).
+        boilerplate view), and notices any feed may carry (disclaimers, bare link labels, sign-offs,
+        a page's time stamp, "原标题：…", calls to follow or download).
     boilerplate_at          int32[]          no   -                    Where each of boilerplate_lines stood
         among the article's lines (0-based).
     stock_codes             string[]         no   -                    Stock codes mentioned (lower-case

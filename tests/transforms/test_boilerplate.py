@@ -52,6 +52,11 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "本报记者 张三 李四",
         "每日经济新闻综合自环球网、",
         "新华社综合外电",
+        # No space between the role and a name that ends the line; a one-character word and a mark.
+        "中国基金报记者方丽",
+        "中国基金报记者 方丽 张燕北 曹雯璟",
+        "每经记者 郭荣村 每经实习记者 陈浩 每经编辑 文多",
+        "►文 观察者网 陶梦",
     ]:
         assert is_credit(line), line
     for line in [
@@ -64,6 +69,8 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "设计 很好",
         "公司综合实力较强",
         "互联网综合服务平台",
+        "本报记者了解到",
+        "文 化自信是关键，我们要坚持",
     ]:
         assert not is_credit(line), line
 
@@ -83,6 +90,15 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "« Previous",
         "Older posts",
         "返回顶部 ↑",
+        # A dateline alone on its line; the title as first published; calls to follow or download.
+        "每日经济新闻 2021-07-31 16:06:27",
+        "2021-10-23 12:35:34",
+        "2021年7月31日 16:06",
+        "原标题：中美人士纪念“乒乓外交”50周年",
+        "> 下载 少数派 2.0 客户端、关注 少数派公众号，解锁全新阅读体验 📰",
+        "识别下方海报二维码，立即测出你的风格。",
+        "欢迎关注我们的公众号",
+        "扫码下载APP",
     ]:
         assert is_notice(line), line
     for line in [
@@ -92,6 +108,12 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "查看更多的数据可以发现",
         "下一步",
         "Next generation chips",
+        "2021年7月31日",  # a date heading (a timeline's) is text
+        "会议于2021-07-31 16:06召开",
+        "点击 App 首页 右上角按钮",  # a how-to's step
+        "下载量突破1亿的App",
+        "关注度提升，公众号运营者受益",
+        "原来如此：市场的反应",
     ]:
         assert not is_notice(line), line
 
@@ -122,6 +144,25 @@ def test_a_block_of_credits_is_taken_whole_and_notices_do_not_hide_it() -> None:
     # A credit line not next to the ends, nor to a credit there, is text.
     kept, credits = without_credits(["正文一", "正文二", "翻译/B", "正文三", "正文四", "正文五", "正文六"])
     assert credits == [] and "翻译/B" in kept
+
+
+def test_credits_are_found_past_a_repeated_title_and_a_dateline() -> None:
+    lines = [
+        "104岁奶奶的散户人生刷屏！每经独家采访奶奶开户营业部",
+        "◎上海周鸿宝奶奶几乎是A股最高龄股民。",
+        "每日经济新闻 2021-09-06 22:49:44",
+        "每经记者 王砚丹 每经编辑 何剑岭",
+        "图片来源：摄图网",
+        "正文一",
+        "正文二",
+        "正文三",
+        "正文四",
+    ]
+    kept, credits = without_credits(lines, "104岁奶奶的散户人生刷屏！独家采访奶奶开户营业部")
+    assert credits == ["每经记者 王砚丹 每经编辑 何剑岭", "图片来源：摄图网"]
+    assert kept[:3] == lines[:3]  # the title and the dateline stay for the split (a notice goes there)
+    # Without the title, its line counts as the first: the credits are past the two looked at.
+    assert without_credits(lines)[1] == []
 
 
 def test_line_keys_fold_digits() -> None:

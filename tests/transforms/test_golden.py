@@ -74,6 +74,7 @@ def _visible_text_minus_boilerplate(html: str) -> str:
     for bad in tree.xpath(
         "//comment() | //style | //script | //*[@hidden]"
         " | //*[contains(@class,'appendQr_wrap') or contains(@class,'app-kaihu-qr') or contains(@class,'article-editor')]"
+        " | //*[contains(@class,'u-time')]"  # a page template's time stamp
     ):
         bad.getparent().remove(bad) if bad.getparent() is not None else None
     text = tree.text_content()
