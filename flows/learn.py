@@ -370,18 +370,21 @@ class _StoryRun:
     lake: LakeWriter
     staged: StagedRun
     plan: MergePlan
+    rows_per_file: int
 
     def learned(self, threshold: float, rewritten: pl.Series, resigned: pl.DataFrame) -> _StoriesLearned:
         plan, lake = self.plan, self.lake
         old_signatures = STORY_SIGNATURES.empty_frame() if plan.fresh else lake.dataset("story_signatures")
         old_edges = STORY_EDGES.empty_frame() if plan.fresh else lake.dataset("story_edges")
-        incoming = self.staged.signatures().join(
-            plan.winners.select("source_path"), on="source_path", how="semi"
-        )
         # A row whose text the boilerplate pass changed was signed again, from its final text.
+        # (One expression: the staged signatures, a million at 1M, are not held beside `new`.)
         new = pl.concat(
             [
-                STORY_SIGNATURES.conform(incoming.filter(~pl.col("article_id").is_in(rewritten.implode()))),
+                STORY_SIGNATURES.conform(
+                    self.staged.signatures()
+                    .join(plan.winners.select("source_path"), on="source_path", how="semi")
+                    .filter(~pl.col("article_id").is_in(rewritten.implode()))
+                ),
                 resigned,
             ]
         )
@@ -390,8 +393,7 @@ class _StoryRun:
         signatures = pl.concat([known, new])
         # The stories that keep every signature keep their edges; the new signatures, and those
         # of a story that lost one, are linked to every other (a spanning forest of the links).
-        present = signatures["signature"].unique()
-        kept_edges, relinked = kept_stories(old_edges, present)
+        kept_edges, relinked = kept_stories(old_edges, signatures["signature"])
         fresh = pl.concat([new["signature"], relinked])
         settled = known["signature"].filter(~known["signature"].is_in(relinked.implode()))
         found = story_edges(fresh, settled, threshold, linked=kept_edges)
@@ -432,16 +434,19 @@ class _StoryRun:
         for (name,), part in (
             differ.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
         ):
-            paths = part["source_path"].to_list()
-            rows = self.staged.articles(str(name), paths)
-            missing = sorted(set(paths) - set(rows["source_path"].to_list()))
-            if missing:  # lake rows no pass staged yet: read from their files
-                rows = pl.concat([rows, self._lake_rows(str(name), missing)])
-            rows = ARTICLES.conform(with_stories(rows, after))
-            self.staged.staged_relearned(rows)
-            keys.append(
-                rows.join(staying.select("source_path"), on="source_path", how="semi").select(STAGED_KEYS)
-            )
+            paths = part["source_path"].sort().to_list()
+            # A file's worth of rows at a time: the copies of a big partition are its whole text.
+            for start in range(0, len(paths), self.rows_per_file):
+                chunk = paths[start : start + self.rows_per_file]
+                rows = self.staged.articles(str(name), chunk)
+                missing = sorted(set(chunk) - set(rows["source_path"].to_list()))
+                if missing:  # lake rows no pass staged yet: read from their files
+                    rows = pl.concat([rows, self._lake_rows(str(name), missing)])
+                rows = ARTICLES.conform(with_stories(rows, after))
+                self.staged.staged_relearned(rows)
+                keys.append(
+                    rows.join(staying.select("source_path"), on="source_path", how="semi").select(STAGED_KEYS)
+                )
         return pl.concat(keys)
 
     def _lake_rows(self, partition: str, paths: list[str]) -> pl.DataFrame:
@@ -684,7 +689,7 @@ def learned_models(
 
     boilerplate = _BoilerplateRun(lake, staged, plan, rows_per_file, rederived).learned(rule)
     named = names_run.restaged(names, boilerplate.rederived)
-    stories = _StoryRun(lake, staged, plan).learned(
+    stories = _StoryRun(lake, staged, plan, rows_per_file).learned(
         story_threshold, boilerplate.rewritten, boilerplate.resigned
     )
     return Learned(

@@ -111,6 +111,7 @@ def _band_key(matrix: np.ndarray, band: int) -> np.ndarray:
 # Candidate pairs held at once: each costs its two rows' bytes while verified (256 bytes), so
 # memory stays near 64 MB however many signatures share a band key (texts of one template).
 _PAIRS_AT_ONCE = 250_000
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _PAIR_SCHEMA = pl.Schema({"a": pl.Int64(), "b": pl.Int64(), "similarity": pl.Float64()})
 
 
@@ -158,16 +159,29 @@ def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, fores
     before the next): memory follows _PAIRS_AT_ONCE, and a thousand copies of one text cost a
     thousand pairs verified, not half a million."""
     found = [pl.DataFrame(schema=_PAIR_SCHEMA)]
+    everyone = len(fresh) == len(matrix)  # a clean build: every row is fresh
     for band in range(BANDS):
         forest.flattened()
         column = _band_key(matrix, band)
-        # Every row is fresh in a clean build: each shares its own key (no sort of the keys).
-        everyone = len(fresh) == len(column)
-        hit = np.arange(len(column)) if everyone else np.flatnonzero(np.isin(column, column[fresh]))
-        sharing = pl.DataFrame({"i": hit.astype(np.int64), "k": column[hit], "_root": forest.roots(hit)})
+        # Only rows whose key another row shares can pair: a tenth of a million realistic
+        # signatures in a band. Every frame below holds those rows, not every signature.
+        hit = np.flatnonzero(pl.Series(column).is_duplicated().to_numpy())
+        if not everyone:
+            hit = hit[np.isin(column[hit], column[fresh])]
+        if not len(hit):
+            continue
+        sharing = pl.DataFrame(
+            {
+                "i": hit.astype(np.int64),
+                "k": column[hit],
+                "_root": forest.roots(hit),
+                "_fresh": True if everyone else np.isin(hit, fresh, assume_unique=True),
+            }
+        )
         open_keys = sharing.group_by("k").agg(len=pl.len(), _stories=pl.col("_root").n_unique())
+        asking_rows = hit if everyone else np.intersect1d(hit, fresh, assume_unique=True)
         asking = (
-            pl.DataFrame({"j": fresh.astype(np.int64), "k": column[fresh]})
+            pl.DataFrame({"j": asking_rows.astype(np.int64), "k": column[asking_rows]})
             .join(open_keys.filter(pl.col("_stories") > 1).select("k", "len"), on="k")
             .sort("k", "j")
         )
@@ -176,12 +190,12 @@ def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, fores
         sharing = sharing.drop("_root")
         shares = asking.with_columns(_share=(pl.col("len").cum_sum() - pl.col("len")) // _PAIRS_AT_ONCE)
         for share in shares.partition_by("_share", maintain_order=True):
+            # Two fresh rows pair once, when the first of them asks (its share comes first).
             pairs = (
                 share.select("j", "k")
                 .join(sharing, on="k")
+                .filter((pl.col("i") > pl.col("j")) | (~pl.col("_fresh") & (pl.col("i") != pl.col("j"))))
                 .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
-                .filter(pl.col("a") != pl.col("b"))
-                .unique()
                 .sort("a", "b")
             )
             pairs = pairs.filter(forest.roots(pairs["a"].to_numpy()) != forest.roots(pairs["b"].to_numpy()))
@@ -194,7 +208,12 @@ def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, fores
 def _verified(matrix: np.ndarray, pairs: pl.DataFrame, threshold: float) -> pl.DataFrame:
     """The pairs (a, b) whose estimated Jaccard reaches the threshold, with it."""
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    agree = (matrix[a] == matrix[b]).sum(axis=1) / SIGNATURE_PERMS
+    # Equal bytes counted eight at a time: a zero byte of a XOR b sets its high bit in `zero`
+    # (the classic has-zero-byte test, exact with the low seven bits masked first).
+    words = matrix.view(np.uint64)
+    differ = words[a] ^ words[b]
+    zero = ~(((differ & _LOW7) + _LOW7) | differ | _LOW7)
+    agree = np.bitwise_count(zero).sum(axis=1) / SIGNATURE_PERMS
     similarity = np.maximum(0.0, (agree - _CHANCE) / (1 - _CHANCE))
     linked = similarity >= threshold
     return pl.DataFrame(

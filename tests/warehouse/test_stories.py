@@ -135,3 +135,21 @@ def test_a_lake_built_in_two_halves_has_the_same_stories(tmp_path: Path) -> None
     assert_same_lake(lake, clean)
     state = json.loads((lake / "_state.json").read_text())
     assert state["story_signatures"] and state["story_edges"]
+
+
+def test_a_story_wider_than_a_file_is_restaged_a_file_at_a_time(tmp_path: Path) -> None:
+    """Eight copies of one text in one month, with files of three rows: the learn stage stages
+    the copies' story columns three rows at a time (a big partition's copies are not held at
+    once), and every copy ends in the one story, as in a build with the default files."""
+    source = tmp_path / "src"
+    source.mkdir()
+    _, data = sample_article(0, seed=11)
+    for i in range(8):
+        copy = _copy(data, f"转载{i}", f"2021-12-{10 + i}T08:00:00Z", f"第{i}稿，")
+        (source / f"copy-{i}.md").write_bytes(copy)
+    run(source, tmp_path / "small", rows_per_file=3)
+    stories = _stories(tmp_path / "small")
+    assert {story for story, _, _ in stories.values()} == {"copy-0.md"}
+    assert {size for _, size, _ in stories.values()} == {8}
+    run(source, tmp_path / "default")
+    assert_same_lake(tmp_path / "small", tmp_path / "default")
