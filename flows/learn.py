@@ -435,19 +435,27 @@ class _StoryRun:
             differ.with_columns(_p=partition_name_expr()).partition_by("_p", as_dict=True).items()
         ):
             paths = part["source_path"].sort().to_list()
+            missing: list[str] = []
             # A file's worth of rows at a time: the copies of a big partition are its whole text.
             for start in range(0, len(paths), self.rows_per_file):
                 chunk = paths[start : start + self.rows_per_file]
                 rows = self.staged.articles(str(name), chunk)
-                missing = sorted(set(chunk) - set(rows["source_path"].to_list()))
-                if missing:  # lake rows no pass staged yet: read from their files
-                    rows = pl.concat([rows, self._lake_rows(str(name), missing)])
-                rows = ARTICLES.conform(with_stories(rows, after))
-                self.staged.staged_relearned(rows)
-                keys.append(
-                    rows.join(staying.select("source_path"), on="source_path", how="semi").select(STAGED_KEYS)
-                )
+                missing.extend(sorted(set(chunk) - set(rows["source_path"].to_list())))
+                keys.append(self._staged_stories(rows, after, staying))
+            if missing:  # lake rows no pass staged yet: each lake file read once
+                lake_rows = self._lake_rows(str(name), missing)
+                for start in range(0, lake_rows.height, self.rows_per_file):
+                    keys.append(
+                        self._staged_stories(lake_rows.slice(start, self.rows_per_file), after, staying)
+                    )
         return pl.concat(keys)
+
+    def _staged_stories(self, rows: pl.DataFrame, after: pl.DataFrame, staying: pl.DataFrame) -> pl.DataFrame:
+        """Stage rows with their story columns from `after`; the STAGED_KEYS of the lake's among them."""
+        rows = ARTICLES.conform(with_stories(rows, after))
+        if not rows.is_empty():
+            self.staged.staged_relearned(rows)
+        return rows.join(staying.select("source_path"), on="source_path", how="semi").select(STAGED_KEYS)
 
     def _lake_rows(self, partition: str, paths: list[str]) -> pl.DataFrame:
         year, month = partition_key(partition)

@@ -51,7 +51,7 @@ _SEP = r"[:：︰∶|｜丨︱/／]"
 _CREDIT_WORDS = (
     "本文作者|作者|译者|翻译|编译|撰文|撰稿|文字|记者|特约记者|实习记者|通讯员|编辑|责任编辑|责编|执行编辑|主编|"
     "校对|审校|审核|审稿|排版|美编|策划|统筹|采写|"
-    "图片来源|封面图片来源|封面来源|题图来源|头图来源|题图|头图|图源|摄影|本文来源|来源|出品|监制|原文链接|原文地址"
+    "图片来源|封面图片来源|封面来源|题图来源|头图来源|题图|头图|图源|摄影|本文来源|文章来源|来源|出品|监制|原文链接|原文地址"
 )
 # ...and words that open one only before a separator ("文：张三", "图/视觉中国", "Author: Jane Doe").
 _COLON_CREDIT_WORDS = (
@@ -68,16 +68,18 @@ _SOURCE_CREDIT = re.compile(
     re.I,
 )
 _WHO = r"(?P<who>[^\n]{1,60}?)\s*[)）】\]]?[。.]?$"
+# What follows a reporter in a heading, not a name ("央视记者探访", "财联社记者获悉", "中国记者节").
+_HEADING_VERBS = "探访|调查|连线|观察|发现|获悉|了解|走访|直击|手记|采访|讲述|实探|节"
 _NO_SENTENCE = r"(?=[^，。？！；,?!;]+$)"  # what follows is a name or a list of them, not a sentence
 _MARKS = "*※>·•►▶◆■"  # what a credit line may open with ("*头图来源：…", "► 文 观察者网 陶梦")
 # A line may open with a mark or a bracket ("(记者 姚祥云)").
 _CREDIT = re.compile(
     rf"^(?:[{_MARKS}]\s*)?[(（【\[]?\s*(?:(?:{_CREDIT_WORDS})\s*(?:{_SEP}\s*|\s+)|(?:{_COLON_CREDIT_WORDS})\s*{_SEP}\s*"
     # "文 观察者网 陶梦": the one-character words before a space, when names follow.
-    rf"|(?:文|图|摄)\s+{_NO_SENTENCE}"
+    rf"|(?:文|图|摄)\s+(?!\d){_NO_SENTENCE}"
     # "每经编辑 王鑫", "本报记者 张三", "中国基金报记者方丽": a newsroom's word before the role, a
     # name after it (with no space only when the name, two to four characters, ends the line).
-    rf"|[\u4e00-\u9fff]{{1,6}}(?:记者|编辑|通讯员)(?:\s*{_SEP}\s*{_NO_SENTENCE}|\s+{_NO_SENTENCE}|(?=[\u4e00-\u9fff]{{1,3}}[^\W\d_到了说称道讯]$)))"
+    rf"|[\u4e00-\u9fff]{{1,6}}(?:记者|编辑|通讯员)(?:\s*{_SEP}\s*{_NO_SENTENCE}|\s+{_NO_SENTENCE}|(?!{_HEADING_VERBS})(?=[\u4e00-\u9fff]{{1,3}}[^\W\d_到了说称道讯]$)))"
     + _WHO,
     re.IGNORECASE,
 )
@@ -234,7 +236,7 @@ _NAV = r"上一篇|下一篇|前一篇|后一篇|上一页|下一页|上一章|�
 # line holds what the kind needs (a first character, a word, a short line). Searching one
 # alternation of them all tried every kind at every character of every line (a tenth of a parse).
 _NOTICE_OPENING = re.compile(
-    r"[*※]?\s*(?:免责声明|版权声明|特别声明|风险声明|版权所有)\s*[:：]"
+    r"[*※]?\s*(?:免责声明|版权声明|特别声明|风险声明|广告声明|版权所有)\s*[:：]"
     r"|(?:查看|阅读|点击阅读|点击查看)(?:原文|全文|更多)\s*[>》]*$"
     r"|Download PDF(?:null)?$"
     rf"|[«‹<←↑\s]*(?:{_NAV}|previous|next|prev|older|newer)(?:\s*(?:文章|post|posts|page|entries))?[\s»›>→↑]*$"
@@ -242,17 +244,17 @@ _NOTICE_OPENING = re.compile(
     re.IGNORECASE,
 )
 # The characters _NOTICE_OPENING can match first (a stripped line opens with no whitespace).
-_NOTICE_FIRST = frozenset("*※免版特风查阅点dD«‹<←↑上下前后返回pPnNoO")
+_NOTICE_FIRST = frozenset("*※免版特风广查阅点dD«‹<←↑上下前后返回pPnNoO")
 _SIGN_OFF = re.compile(r".{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$")
 _SIGN_OFF_CHARS = 30 + len("感谢您的阅读") + 1  # a longer line is no sign-off
 _NO_COPYING = re.compile(
-    r".{0,60}(?:如有侵权|如有侵犯|侵删|未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)转载|转载请(?:注明|联系))"
+    r".{0,60}(?:如有侵权|如有侵犯|侵删|未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)转载|转载(?:此文)?请(?:注明|联系|于))"
 )
 _CLICK_BELOW = re.compile(r"请点击\s*[↓⬇]+$")  # the one notice that ends a line anywhere
 # A dateline alone on its line, a newsroom's name before it or not ("每日经济新闻 2021-07-31
 # 16:06:27"): the page template's time stamp, not the article's text.
 _DATELINE = re.compile(
-    r"(?:[^\W\d_]{2,12}\s*)?\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:(?!截至|截止|北京时间|当地时间|更新)[^\W\d_]{2,12}\s*[:：|｜]?\s*)?\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s+|\s*[TＴ]\s*)?\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?$"
 )
 _ORIGINAL_TITLE = re.compile(
@@ -261,12 +263,26 @@ _ORIGINAL_TITLE = re.compile(
 # A call to follow, download or scan, opening the line: "欢迎关注我们的公众号", "> 下载 少数派 2.0
 # 客户端、关注 少数派公众号", "长按识别下方二维码".
 _PROMO = re.compile(
-    r"[>*※▼👇↓\s]*(?:欢迎|请|记得|快|戳|点击|长按|扫码|扫描|识别|下载|关注|订阅|添加|加入|搜索)(?![量率次数度者人])"
+    r"[>*※▼👇↓#▎|【\s]*(?:(?:欢迎|请|记得|快|戳)\s*)?(?:点击|长按|扫码|扫描|识别|下载|关注|订阅|添加|加入|搜索)"
+    # "下载量", "关注到", and what follows one ("加入微信群后，对方…") are news, not a call.
+    r"(?![量率次数度者人到])(?![^，。]{0,40}?后[，,])"
     r".{0,40}?(?:公众号|客户端|二维码|小程序|视频号|微信群|社群|星标)"
-    r"|[>*※▼👇↓\s]*(?:扫码|扫描二维码|点击|立即)?下载(?![量率次数])[^，。]{0,20}?app\b",
+    r"|[>*※▼👇↓#▎|【\s]*(?:扫码|扫描二维码|点击|立即)?下载(?![量率次数])[^，。]{0,20}?app\b",
     re.IGNORECASE,
 )
 _PROMO_CHARS = 80  # a longer line is text that mentions an app, not a call to follow it
+# A disclaimer wherever it opens ("注：本文系新闻报道，不构成投资建议", "文章代表作者个人观点，少数派仅
+# 对标题和排版略作修改。"), and a closing call to read more ("（本文来自澎湃新闻，更多原创资讯请下载…）").
+# It opens as one does (a note, "this article", the market's risk): "他表示，这并不代表公司的
+# 立场" is news.
+_DISCLAIMER = re.compile(
+    r"[*※#▎（(【\s]*(?:注[:：]|声明[:：]|本文|文章(?=为|系|仅|只|内容|观点|代表)|以上(?=内容|观点|文章)|本站|本号|本平台"
+    r"|(?:市场|股市|投资)有风险)"
+    r".*?(?:不构成(?:任何|对任何人的)?投资建议|(?:并)?不代表.{0,12}(?:立场|观点)|代表作者(?:本人|个人)?(?:观点|立场)"
+    r"|投资需谨慎|据此(?:操作|投资)[^。]{0,4}(?:风险自担|责任自负)|更多.{0,12}(?:请|欢迎)(?:下载|关注))"
+)
+_DISCLAIMER_CHARS = 120  # a longer line is a paragraph that discusses one
+_DISCLAIMER_WORDS = ("投资", "代表", "更多", "据此")  # one of them is in every line _DISCLAIMER matches
 
 
 def is_notice(line: str) -> bool:
@@ -280,6 +296,11 @@ def is_notice(line: str) -> bool:
         or (text[-1:].isdigit() and _DATELINE.match(text) is not None)
         or (len(text) <= _PROMO_CHARS and _PROMO.match(text) is not None)
         or ("原" in text[:3] and _ORIGINAL_TITLE.match(text) is not None)
+        or (
+            len(text) <= _DISCLAIMER_CHARS
+            and any(word in text for word in _DISCLAIMER_WORDS)
+            and _DISCLAIMER.match(text) is not None
+        )
     )
 
 
@@ -295,6 +316,9 @@ def _credit_block(lines: Sequence[str], order: Sequence[int], end: int) -> set[i
     return taken
 
 
+_TITLE_PREFIX_CHARS = 8
+
+
 def _repeats_title(line: str, title: str) -> bool:
     """A line that is the article's title again, whole or reworded after its opening (a feed's
     title is often the opening line cut short, or edited: "…刷屏！独家采访…" for "…刷屏！每经独家采访…")."""
@@ -305,16 +329,13 @@ def _repeats_title(line: str, title: str) -> bool:
     )
 
 
-_TITLE_PREFIX_CHARS = 8
-
-
 def without_credits(lines: Sequence[str], title: str | None = None) -> tuple[list[str], list[str]]:
     """(the lines less the credit lines among the first and last ones, those credit lines). The
     ends are counted past notices (credits above a disclaimer close the article all the same) and
     past the title repeated as the opening line, and a block of credit lines is taken whole
     ("作者：…", "翻译/…", "校对 / …", "编辑 …")."""
     order = [i for i, line in enumerate(lines) if not is_notice(line)]
-    head = [i for i in order if not (title and _repeats_title(lines[i], title))] if title else order
+    head = order[1:] if title and order and _repeats_title(lines[order[0]], title) else order
     taken = _credit_block(lines, head, _CREDIT_HEAD) | _credit_block(lines, order[::-1], _CREDIT_TAIL)
     if not taken:
         return list(lines), []

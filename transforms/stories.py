@@ -112,6 +112,7 @@ def _band_key(matrix: np.ndarray, band: int) -> np.ndarray:
 # memory stays near 64 MB however many signatures share a band key (texts of one template).
 _PAIRS_AT_ONCE = 250_000
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+assert SIGNATURE_PERMS % 8 == 0, "_verified reads a signature as 64-bit words"
 _PAIR_SCHEMA = pl.Schema({"a": pl.Int64(), "b": pl.Int64(), "similarity": pl.Float64()})
 
 

@@ -55,6 +55,7 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         # No space between the role and a name that ends the line; a one-character word and a mark.
         "中国基金报记者方丽",
         "中国基金报记者 方丽 张燕北 曹雯璟",
+        "（文章来源：证券时报）",
         "每经记者 郭荣村 每经实习记者 陈浩 每经编辑 文多",
         "►文 观察者网 陶梦",
     ]:
@@ -71,6 +72,11 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "互联网综合服务平台",
         "本报记者了解到",
         "文 化自信是关键，我们要坚持",
+        # Headings and captions that open like a credit.
+        "央视记者探访",
+        "财联社记者获悉",
+        "中国记者节快乐",
+        "图 1 2020年各季度营收（亿元）",
     ]:
         assert not is_credit(line), line
 
@@ -99,6 +105,19 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "识别下方海报二维码，立即测出你的风格。",
         "欢迎关注我们的公众号",
         "扫码下载APP",
+        "#欢迎关注爱范儿官方微信公众号：爱范儿（微信号：ifanr），更多精彩内容第一时间为您奉上。",
+        # Disclaimers that do not say they are one; a closing call to read more.
+        "注：本文系新闻报道，不构成投资建议，股市有风险，投资需谨慎。",
+        "文章代表作者个人观点，少数派仅对标题和排版略作修改。",
+        "*文章为作者独立观点，不代表虎嗅立场",
+        "市场有风险，投资需谨慎。本文不构成个人投资建议。",
+        "（本文来自澎湃新闻，更多原创资讯请下载“澎湃新闻”APP）",
+        "本文仅供参考，据此操作风险自担。",
+        "声明：本文内容仅代表作者观点",
+        "广告声明：文内含有的对外跳转链接，IT之家所有文章均包含本声明。",
+        "转载此文请于文首标明作者姓名",
+        "发布时间：2021-07-31 16:06:27",
+        "长按识别下方二维码",
     ]:
         assert is_notice(line), line
     for line in [
@@ -114,6 +133,19 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "下载量突破1亿的App",
         "关注度提升，公众号运营者受益",
         "原来如此：市场的反应",
+        "他表示，这一表态并不代表公司的最终立场，后续仍需董事会讨论决定。",
+        "本文认为，市场需要更多关注",
+        # News that mentions an app, a group or a code, and reported speech.
+        "请问您如何看待微信视频号的发展？",
+        "快手小程序日活突破一亿",
+        "加入微信群后，对方以刷单返利为由要求受害人转账。",
+        "扫描二维码后，受害人的手机被植入木马程序。",
+        "记得当时我们在微信群里讨论了一整晚。",
+        "关注到这一点的投资者开始在社群里抱团。",
+        "请注意，该小程序存在过度收集个人信息的问题。",
+        "文章称，这一表态并不代表美国政府的立场。",
+        "截至2021年7月31日 16:00",
+        "注：本文系新闻报道，" + "分析人士认为行业景气仍将延续，" * 8 + "投资需谨慎。",  # a paragraph
     ]:
         assert not is_notice(line), line
 

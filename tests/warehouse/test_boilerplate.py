@@ -146,11 +146,11 @@ def test_deleting_articles_unlearns_a_line_and_puts_it_back(tmp_path: Path) -> N
 def test_feeds_with_few_articles_learn_nothing(corpus: list[Path], tmp_path: Path) -> None:
     """The 46 files of ../shared/corpus come from feeds of a few articles each: only the notices
     any feed may carry leave their text (a disclaimer, a promo, a PDF label, a sign-off, a
-    reprint notice, the original title, a page's time stamp)."""
+    reprint notice, the original title, a page's time stamp, a note that it is not advice)."""
     run(CORPUS, tmp_path / "lake")
     assert _rows(tmp_path / "lake", "SELECT count(*) FROM boilerplate") == [(0,)]
     removed = _rows(tmp_path / "lake", "SELECT unnest(boilerplate_lines) FROM articles")
-    assert len(removed) == 10 and all(is_notice(line) for (line,) in removed)
+    assert len(removed) == 11 and all(is_notice(line) for (line,) in removed)
     assert ("转载请注明出处：快科技",) in removed
     assert ("每日经济新闻 2021-10-11 21:36:21",) in removed
     assert sum(line.startswith("原标题：") for (line,) in removed) == 3
