@@ -63,6 +63,8 @@ _COLON_CREDIT_WORDS = (
 _SOURCE_CREDIT = re.compile(
     r"^(?:编者按[:：]\s*)?(?:(?:本文来自|本文转载自|转载自|本文首发于)\s*(?:微信公众号|公众号|[“「\"《]|\S{0,12}(?:特邀作者|作者|专栏|投稿))"
     r"|(?:题图|头图|封面|配图|图片)\S{0,10}?(?:来自|来源于|源自)|ps[:：]\s*数据来自"
+    # "本文来自华尔街见闻（ID：wallstreetcn），…": a source named with its account.
+    r"|(?:本文来自|本文转载自|转载自)\s*\S{1,20}?[（(]\s*(?:ID|微信号)\s*[:：]"
     # "每日经济新闻综合自环球网、", "新华社综合外电": a newsroom's compilation of sources.
     r"|\S{0,8}(?:新闻|日报|晚报|时报|社)综合\S|\S{0,8}综合(?:报道|外电))",
     re.I,
@@ -240,11 +242,13 @@ _NOTICE_OPENING = re.compile(
     r"|(?:查看|阅读|点击阅读|点击查看)(?:原文|全文|更多)\s*[>》]*$"
     r"|Download PDF(?:null)?$"
     rf"|[«‹<←↑\s]*(?:{_NAV}|previous|next|prev|older|newer)(?:\s*(?:文章|post|posts|page|entries))?[\s»›>→↑]*$"
-    rf"|(?:{_NAV}|previous post|next post)\s*[:：]",
+    rf"|(?:{_NAV}|previous post|next post)\s*[:：]"
+    # A page's link labels in brackets, alone ("【纠错】", "【打印】 【关闭】").
+    r"|(?:[【\[]\s*(?:纠错|打印|关闭|收藏|分享|返回顶部|字号)\s*[】\]]\s*)+$",
     re.IGNORECASE,
 )
 # The characters _NOTICE_OPENING can match first (a stripped line opens with no whitespace).
-_NOTICE_FIRST = frozenset("*※免版特风广查阅点dD«‹<←↑上下前后返回pPnNoO")
+_NOTICE_FIRST = frozenset("*※免版特风广查阅点dD«‹<←↑上下前后返回pPnNoO【[")
 _SIGN_OFF = re.compile(r".{0,30}(?:下期再见|我们下期见|感谢阅读|感谢您的阅读)[。！!]?$")
 _SIGN_OFF_CHARS = 30 + len("感谢您的阅读") + 1  # a longer line is no sign-off
 _NO_COPYING = re.compile(
@@ -267,7 +271,7 @@ _PROMO = re.compile(
     # "下载量", "关注到", and what follows one ("加入微信群后，对方…") are news, not a call.
     r"(?![量率次数度者人到])(?![^，。]{0,40}?后[，,])"
     r".{0,40}?(?:公众号|客户端|二维码|小程序|视频号|微信群|社群|星标)"
-    r"|[>*※▼👇↓#▎|【\s]*(?:扫码|扫描二维码|点击|立即)?下载(?![量率次数])[^，。]{0,20}?app\b",
+    r"|[>*※▼👇↓#▎|【\s]*(?:扫码|扫描二维码|点击|立即)?(?:下载|打开)(?![量率次数])(?![^，。]{0,20}?后)[^，。]{0,20}?app\b",
     re.IGNORECASE,
 )
 _PROMO_CHARS = 80  # a longer line is text that mentions an app, not a call to follow it

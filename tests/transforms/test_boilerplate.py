@@ -56,6 +56,7 @@ def test_credit_lines_are_recognised_and_sentences_are_not() -> None:
         "中国基金报记者方丽",
         "中国基金报记者 方丽 张燕北 曹雯璟",
         "（文章来源：证券时报）",
+        "本文来自华尔街见闻（ID：wallstreetcn），欢迎下载华尔街见闻App",
         "每经记者 郭荣村 每经实习记者 陈浩 每经编辑 文多",
         "►文 观察者网 陶梦",
     ]:
@@ -118,6 +119,9 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "转载此文请于文首标明作者姓名",
         "发布时间：2021-07-31 16:06:27",
         "长按识别下方二维码",
+        "打开界面新闻APP，查看原文",
+        "【纠错】",
+        "【打印】 【关闭】",
     ]:
         assert is_notice(line), line
     for line in [
@@ -145,6 +149,8 @@ def test_notices_are_boilerplate_in_any_feed_and_their_topics_are_not() -> None:
         "请注意，该小程序存在过度收集个人信息的问题。",
         "文章称，这一表态并不代表美国政府的立场。",
         "截至2021年7月31日 16:00",
+        "打开App后，点击右上角",
+        "【观点】市场回暖",
         "注：本文系新闻报道，" + "分析人士认为行业景气仍将延续，" * 8 + "投资需谨慎。",  # a paragraph
     ]:
         assert not is_notice(line), line
