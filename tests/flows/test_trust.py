@@ -91,8 +91,10 @@ def test_a_file_the_run_cannot_stat_deletes_nothing(tmp_path: Path) -> None:
 ROW_SETTING_VALUES: dict[str, object] = {
     "tz": "America/New_York",
     "max_file_bytes": 20_000,  # about one file in ten is larger
+    # 知乎日报's quoted link label (in 6 of its 20 articles here, see feeds_lake) is learned no
+    # more (每经网's disclaimer and dateline are notices: taken out whatever the model).
     "boilerplate_min_share": 0.9,
-    "boilerplate_min_articles": 16,
+    "boilerplate_min_articles": 7,
     "boilerplate_min_feed_articles": 30,
     # Aljazeera's photo credit "(半岛电视台)" (7 characters, 3 of 20 articles) is learned no more.
     "boilerplate_long_chars": 8,
@@ -115,7 +117,13 @@ def test_every_row_setting_is_tried() -> None:
 def feeds_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """corpus-feeds (src) and its lake (lake) with the default settings, copied by each test."""
     root = tmp_path_factory.mktemp("feeds-lake")
-    run(_feeds(root), root / "lake", workers=2, batch_size=50)
+    source = _feeds(root)
+    # Six 知乎日报 answers with their link label quoted: a quotation is learned by its share alone
+    # (6 of 20), the one line of these feeds the share and count settings decide (the rest are
+    # templates or notices).
+    for path in sorted(source.glob("30[0-5]_*.txt")):
+        path.write_bytes(path.read_bytes().replace("查看知乎讨论".encode(), "“查看知乎讨论”".encode(), 1))
+    run(source, root / "lake", workers=2, batch_size=50)
     return root
 
 
