@@ -259,7 +259,8 @@ _CLICK_BELOW = re.compile(r"请点击\s*[↓⬇]+$")  # the one notice that ends
 # 16:06:27"): the page template's time stamp, not the article's text.
 _DATELINE = re.compile(
     r"(?:(?!截至|截止|北京时间|当地时间|更新)[^\W\d_]{2,12}\s*[:：|｜]?\s*)?\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
-    r"(?:\s+|\s*[TＴ]\s*)?\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?$"
+    r"(?:\s+|\s*[TＴ]\s*)?\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?"
+    r"(?:\s+来源\s*[:：]\s*[^，。,\s]{1,24})?$"  # "… 16:06:27 来源：人民网－人民日报"
 )
 _ORIGINAL_TITLE = re.compile(
     r"[(（【\[]?\s*原(?:标题|题)\s*[:：]"
@@ -297,7 +298,7 @@ def is_notice(line: str) -> bool:
         or (len(text) <= _SIGN_OFF_CHARS and _SIGN_OFF.match(text) is not None)
         or (("侵" in text or "转载" in text) and _NO_COPYING.match(text) is not None)
         or ("请点击" in text and _CLICK_BELOW.search(text) is not None)
-        or (text[-1:].isdigit() and _DATELINE.match(text) is not None)
+        or ((text[-1:].isdigit() or "来源" in text) and _DATELINE.match(text) is not None)
         or (len(text) <= _PROMO_CHARS and _PROMO.match(text) is not None)
         or ("原" in text[:3] and _ORIGINAL_TITLE.match(text) is not None)
         or (
