@@ -195,7 +195,7 @@ def _linked_pairs(matrix: np.ndarray, fresh: np.ndarray, threshold: float, fores
             pairs = (
                 share.select("j", "k")
                 .join(sharing, on="k")
-                .filter((pl.col("i") > pl.col("j")) | (~pl.col("_fresh") & (pl.col("i") != pl.col("j"))))
+                .filter((pl.col("i") > pl.col("j")) | ~pl.col("_fresh"))  # a known row never asks
                 .select(a=pl.min_horizontal("i", "j"), b=pl.max_horizontal("i", "j"))
                 .sort("a", "b")
             )
